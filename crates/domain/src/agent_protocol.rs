@@ -1,0 +1,89 @@
+//! The contract between a Chat Controller and the agents worker.
+//!
+//! The controller POSTs a [`TurnRequest`] as JSON; the agents worker answers with a stream of
+//! [`AgentEvent`]s, one JSON object per line (NDJSON), ending with exactly one `done` or
+//! `error` event.
+
+use crate::message::Role;
+use serde::{Deserialize, Serialize};
+
+/// Path of the agents worker's turn endpoint.
+pub const TURN_PATH: &str = "/v1/turns";
+
+/// One turn for the agent to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnRequest {
+    pub turn_id: String,
+    pub org_id: String,
+    pub chat_id: String,
+    /// The assembled context, oldest first.
+    pub messages: Vec<ContextMessage>,
+    /// Tools the model may call. Empty until the tool set lands.
+    #[serde(default)]
+    pub tools: Vec<ToolSpec>,
+}
+
+/// A message in the model's context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// A tool declared to the model, with a JSON schema for its arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    pub parameters: serde_json::Value,
+}
+
+/// One event of a running turn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentEvent {
+    /// A piece of the reply text.
+    Delta { text: String },
+    /// The model asked for a tool; `arguments` is the raw JSON text the model produced.
+    ToolCall { id: String, name: String, arguments: String },
+    /// Tokens consumed by the turn.
+    Usage { input_tokens: u64, output_tokens: u64 },
+    /// The turn's final message. Terminal.
+    Done { content: String, model: String, finish_reason: String },
+    /// The turn failed. Terminal.
+    Error { code: String, message: String },
+}
+
+impl AgentEvent {
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, AgentEvent::Done { .. } | AgentEvent::Error { .. })
+    }
+
+    /// The event as one NDJSON line, newline included.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("agent events always serialise");
+        line.push('\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_round_trip_as_lines() {
+        let events = [
+            AgentEvent::Delta { text: "a\nb".into() },
+            AgentEvent::ToolCall { id: "c1".into(), name: "t".into(), arguments: "{}".into() },
+            AgentEvent::Usage { input_tokens: 3, output_tokens: 4 },
+            AgentEvent::Done { content: "x".into(), model: "m".into(), finish_reason: "stop".into() },
+            AgentEvent::Error { code: "c".into(), message: "m".into() },
+        ];
+        for e in events {
+            let line = e.to_line();
+            assert_eq!(line.matches('\n').count(), 1, "embedded newlines are escaped");
+            assert_eq!(serde_json::from_str::<AgentEvent>(line.trim_end()).unwrap(), e);
+        }
+    }
+}

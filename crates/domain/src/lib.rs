@@ -1,0 +1,21 @@
+//! Parley's functional core for chats.
+//!
+//! Everything here is deterministic: time, identifiers and randomness are passed in by the
+//! shells (the orchestrator worker and the Durable Objects), which carry out the effects.
+
+pub mod agent_protocol;
+pub mod api_error;
+pub mod chat;
+pub mod context;
+pub mod dev_identity;
+pub mod events;
+pub mod ids;
+pub mod json_fields;
+pub mod message;
+pub mod ndjson;
+pub mod paging;
+pub mod routes;
+pub mod schedule;
+pub mod turn;
+
+pub use api_error::ApiError;

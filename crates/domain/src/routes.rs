@@ -1,0 +1,116 @@
+//! The orchestrator's route table and a pure matcher over it.
+//!
+//! The table is the single source of truth for which routes exist: the worker dispatches on
+//! [`resolve`], and a test checks `docs/openapi.yaml` against [`ROUTES`].
+
+use crate::ids::ChatId;
+use crate::ApiError;
+
+/// Something the orchestrator can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteName {
+    Health,
+    Ready,
+    Me,
+    ListChats,
+    CreateChat,
+    GetChat,
+    ListMessages,
+    PostMessage,
+    ListTurns,
+    ChatSocket,
+}
+
+/// Every route: method, path template, name. `{chat_id}` matches one path segment.
+pub const ROUTES: &[(&str, &str, RouteName)] = &[
+    ("GET", "/health", RouteName::Health),
+    ("GET", "/ready", RouteName::Ready),
+    ("GET", "/v1/me", RouteName::Me),
+    ("GET", "/v1/chats", RouteName::ListChats),
+    ("POST", "/v1/chats", RouteName::CreateChat),
+    ("GET", "/v1/chats/{chat_id}", RouteName::GetChat),
+    ("GET", "/v1/chats/{chat_id}/messages", RouteName::ListMessages),
+    ("POST", "/v1/chats/{chat_id}/messages", RouteName::PostMessage),
+    ("GET", "/v1/chats/{chat_id}/turns", RouteName::ListTurns),
+    ("GET", "/v1/chats/{chat_id}/ws", RouteName::ChatSocket),
+];
+
+/// A matched route with its path parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub name: RouteName,
+    pub chat: Option<ChatId>,
+}
+
+/// Matches a request. A chat id that is not well formed is an unknown chat (404), exactly as
+/// a well-formed id that does not exist.
+pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut allowed: Vec<&str> = Vec::new();
+    for (m, template, name) in ROUTES {
+        let Some(param) = match_template(template, &segments) else { continue };
+        if *m != method {
+            allowed.push(m);
+            continue;
+        }
+        let chat = match param {
+            Some(raw) => Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
+            None => None,
+        };
+        return Ok(Route { name: *name, chat });
+    }
+    if allowed.is_empty() {
+        Err(ApiError::NotFound)
+    } else {
+        Err(ApiError::MethodNotAllowed { allowed: allowed.join(", ") })
+    }
+}
+
+/// `Some(param)` when the template matches; the inner option is the `{chat_id}` segment.
+fn match_template<'a>(template: &str, segments: &[&'a str]) -> Option<Option<&'a str>> {
+    let parts: Vec<&str> = template.split('/').collect();
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut param = None;
+    for (part, seg) in parts.iter().zip(segments) {
+        if part.starts_with('{') {
+            if seg.is_empty() {
+                return None;
+            }
+            param = Some(*seg);
+        } else if part != seg {
+            return None;
+        }
+    }
+    Some(param)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHAT: &str = "chat_0123456789abcdefghjkmnpqrs";
+
+    #[test]
+    fn every_table_entry_resolves_to_itself() {
+        for (method, template, name) in ROUTES {
+            let path = template.replace("{chat_id}", CHAT);
+            let route = resolve(method, &path).unwrap();
+            assert_eq!(route.name, *name);
+            assert_eq!(route.chat.is_some(), template.contains("{chat_id}"));
+        }
+    }
+
+    #[test]
+    fn unknown_paths_methods_and_chats() {
+        assert_eq!(resolve("GET", "/nope"), Err(ApiError::NotFound));
+        assert_eq!(resolve("GET", "/v1/chats//messages"), Err(ApiError::NotFound));
+        assert_eq!(
+            resolve("DELETE", "/v1/chats"),
+            Err(ApiError::MethodNotAllowed { allowed: "GET, POST".into() })
+        );
+        assert_eq!(resolve("GET", "/v1/chats/not-a-chat/messages"), Err(ApiError::UnknownChat));
+        assert_eq!(resolve("GET", "/v1/chats/").unwrap().name, RouteName::ListChats);
+    }
+}

@@ -1,0 +1,117 @@
+//! The Chat Controller Durable Object: one per chat, named `{org_id}/{chat_id}` by the
+//! orchestrator. It owns the chat's message log and turn queue in SQLite, runs one agent turn
+//! at a time (from its alarm), and broadcasts every stored message and streamed delta to the
+//! chat's WebSocket clients.
+//!
+//! Its HTTP interface is internal (only the orchestrator can reach it):
+//! `POST /init`, `GET /meta`, `POST /messages`, `GET /messages`, `GET /turns`, `GET /ws`,
+//! `GET /ping`.
+
+mod handlers;
+mod responses;
+pub(crate) mod schema;
+mod sockets;
+pub(crate) mod store;
+mod turn_runner;
+
+use domain::events::PartialReply;
+use domain::ApiError;
+use std::cell::{Cell, RefCell};
+use worker::wasm_bindgen;
+use worker::*;
+
+/// The Chat Controller. In-memory fields are caches and the state of the turn running in this
+/// instance; everything that must survive eviction is in SQLite.
+#[durable_object]
+pub struct ChatController {
+    state: State,
+    env: Env,
+    /// Set once the schema is known to exist in this instance.
+    initialised: Cell<bool>,
+    /// Set once this instance has checked for work left by a previous instance.
+    woken: Cell<bool>,
+    /// True while this instance is draining the turn queue.
+    draining: Cell<bool>,
+    /// Text streamed so far by the running turn, for clients that connect mid-turn.
+    partial: RefCell<Option<PartialReply>>,
+}
+
+impl DurableObject for ChatController {
+    fn new(state: State, env: Env) -> Self {
+        ChatController {
+            state,
+            env,
+            initialised: Cell::new(false),
+            woken: Cell::new(false),
+            draining: Cell::new(false),
+            partial: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match self.route(req).await {
+            Ok(response) => Ok(response),
+            Err(e) => {
+                console_error!("chat controller: {e}");
+                responses::error(&ApiError::Unavailable { dependency: "chat storage" })
+            }
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = self.run_due_work().await {
+            console_error!("chat controller alarm: {e}");
+        }
+        Response::ok("done")
+    }
+
+    async fn websocket_message(&self, _ws: WebSocket, _message: WebSocketIncomingMessage) -> Result<()> {
+        // Clients only listen; everything they send goes through the HTTP API.
+        Ok(())
+    }
+
+    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _was_clean: bool) -> Result<()> {
+        let code = if code == 1005 || code == 1006 { 1000 } else { code as u16 };
+        let _ = ws.close(Some(code), Some("closing"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: Error) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl ChatController {
+    async fn route(&self, req: Request) -> Result<Response> {
+        let path = req.path();
+        let method = req.method();
+        match (method.clone(), path.as_str()) {
+            (Method::Get, "/ping") => return Response::ok("pong"),
+            (Method::Post, "/init") => return self.init(req).await,
+            _ => {}
+        }
+        if !self.is_initialised()? {
+            return responses::error(&ApiError::UnknownChat);
+        }
+        self.wake().await?;
+        match (method, path.as_str()) {
+            (Method::Get, "/meta") => self.meta(),
+            (Method::Post, "/messages") => self.post_message(req).await,
+            (Method::Get, "/messages") => self.list_messages(&req),
+            (Method::Get, "/turns") => self.list_turns(&req),
+            (Method::Get, "/ws") => self.connect(&req),
+            _ => responses::error(&ApiError::NotFound),
+        }
+    }
+
+    fn is_initialised(&self) -> Result<bool> {
+        if !self.initialised.get() && schema::is_initialised(&self.state.storage().sql())? {
+            self.initialised.set(true);
+        }
+        Ok(self.initialised.get())
+    }
+
+    fn now() -> i64 {
+        Date::now().as_millis() as i64
+    }
+}

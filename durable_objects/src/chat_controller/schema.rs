@@ -1,0 +1,61 @@
+//! The Chat Controller's SQLite schema, versioned by a row in `meta`.
+//!
+//! Migrations are append-only: each entry upgrades the schema by one version, and an object
+//! applies the ones it has not seen yet when it is initialised or woken.
+
+use worker::{Result, SqlStorage};
+
+/// Migrations in order; the schema version is the number applied.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: message log, turn queue, schedule behind the single alarm.
+    "CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+        content TEXT NOT NULL,
+        client_id TEXT UNIQUE,
+        turn_id TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE turns (
+        id TEXT PRIMARY KEY,
+        trigger_seq INTEGER NOT NULL UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        model TEXT,
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX turns_by_state ON turns (state, trigger_seq);
+    CREATE TABLE schedule (
+        kind TEXT PRIMARY KEY,
+        due_at INTEGER NOT NULL
+    );",
+];
+
+/// Whether the object has been initialised as a chat (the `meta` table exists). Reading
+/// `sqlite_master` writes nothing, so probing an unknown chat leaves no trace.
+pub fn is_initialised(sql: &SqlStorage) -> Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Count {
+        n: i64,
+    }
+    let c: Count = sql
+        .exec("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'meta'", None)?
+        .one()?;
+    Ok(c.n > 0)
+}
+
+/// Creates `meta` and applies every pending migration. Call inside a transaction.
+pub fn migrate(sql: &SqlStorage) -> Result<()> {
+    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", None)?;
+    let current = super::store::meta_get(sql, "schema_version")?.and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+    for (i, ddl) in MIGRATIONS.iter().enumerate().skip(current) {
+        sql.exec(ddl, None)?;
+        super::store::meta_set(sql, "schema_version", &(i + 1).to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Reads and writes of the Chat Controller's tables. Every function is synchronous: callers
+//! compose them inside one `transaction` so a check and the write that depends on it can never
+//! be separated by an `await`.
+
+use domain::message::{MessageView, Role};
+use domain::schedule::ScheduleEntry;
+use domain::turn::{TurnError, TurnState, TurnView};
+use serde::Deserialize;
+use worker::{Result, SqlStorage, SqlStorageValue as V};
+
+pub fn meta_get(sql: &SqlStorage, key: &str) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        value: String,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
+    Ok(rows.into_iter().next().map(|r| r.value))
+}
+
+pub fn meta_set(sql: &SqlStorage, key: &str, value: &str) -> Result<()> {
+    sql.exec(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        vec![key.into(), value.into()],
+    )?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct MessageRow {
+    seq: i64,
+    role: String,
+    content: String,
+    client_id: Option<String>,
+    turn_id: Option<String>,
+    created_at: i64,
+}
+
+impl MessageRow {
+    fn into_view(self) -> MessageView {
+        MessageView {
+            seq: self.seq,
+            role: Role::parse(&self.role).unwrap_or(Role::System),
+            content: self.content,
+            client_id: self.client_id,
+            turn_id: self.turn_id,
+            created_at: self.created_at,
+        }
+    }
+}
+
+const MESSAGE_COLUMNS: &str = "seq, role, content, client_id, turn_id, created_at";
+
+fn messages(sql: &SqlStorage, query: &str, bindings: Vec<V>) -> Result<Vec<MessageView>> {
+    let rows: Vec<MessageRow> = sql.exec(query, bindings)?.to_array()?;
+    Ok(rows.into_iter().map(MessageRow::into_view).collect())
+}
+
+pub fn message_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<MessageView>> {
+    let q = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?");
+    Ok(messages(sql, &q, vec![client_id.into()])?.into_iter().next())
+}
+
+/// Messages with `seq > after`, oldest first, at most `limit`.
+pub fn messages_after(sql: &SqlStorage, after: i64, limit: u32) -> Result<Vec<MessageView>> {
+    let q = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?");
+    messages(sql, &q, vec![after.into(), i64::from(limit).into()])
+}
+
+/// The newest `limit` messages, oldest first.
+pub fn recent_messages(sql: &SqlStorage, limit: u32) -> Result<Vec<MessageView>> {
+    let q = format!("SELECT {MESSAGE_COLUMNS} FROM (SELECT * FROM messages ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+    messages(sql, &q, vec![i64::from(limit).into()])
+}
+
+pub fn last_seq(sql: &SqlStorage) -> Result<i64> {
+    #[derive(Deserialize)]
+    struct Row {
+        last: i64,
+    }
+    let r: Row = sql.exec("SELECT COALESCE(MAX(seq), 0) AS last FROM messages", None)?.one()?;
+    Ok(r.last)
+}
+
+/// Appends a message at the next sequence number and returns it.
+pub fn append_message(sql: &SqlStorage, role: Role, content: &str, client_id: Option<&str>, turn_id: &str, now: i64) -> Result<MessageView> {
+    let seq = last_seq(sql)? + 1;
+    sql.exec(
+        "INSERT INTO messages (seq, role, content, client_id, turn_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![seq.into(), role.as_str().into(), content.into(), client_id.map(str::to_owned).into(), turn_id.into(), now.into()],
+    )?;
+    Ok(MessageView {
+        seq,
+        role,
+        content: content.to_owned(),
+        client_id: client_id.map(str::to_owned),
+        turn_id: Some(turn_id.to_owned()),
+        created_at: now,
+    })
+}
+
+/// A turn row with the bookkeeping the runner needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TurnRow {
+    pub id: String,
+    pub trigger_seq: i64,
+    pub state: String,
+    pub attempts: i64,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub model: Option<String>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+}
+
+impl TurnRow {
+    pub fn state(&self) -> TurnState {
+        TurnState::parse(&self.state).unwrap_or(TurnState::Failed)
+    }
+
+    pub fn view(&self) -> TurnView {
+        TurnView {
+            id: self.id.clone(),
+            state: self.state(),
+            trigger_seq: self.trigger_seq,
+            error: match (&self.error_code, &self.error_message) {
+                (Some(code), message) => Some(TurnError { code: code.clone(), message: message.clone().unwrap_or_default() }),
+                _ => None,
+            },
+            model: self.model.clone(),
+            tokens_in: self.tokens_in,
+            tokens_out: self.tokens_out,
+        }
+    }
+}
+
+const TURN_COLUMNS: &str = "id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out";
+
+fn turns(sql: &SqlStorage, query: &str, bindings: Vec<V>) -> Result<Vec<TurnRow>> {
+    sql.exec(query, bindings)?.to_array()
+}
+
+pub fn insert_turn(sql: &SqlStorage, id: &str, trigger_seq: i64, now: i64) -> Result<()> {
+    sql.exec(
+        "INSERT INTO turns (id, trigger_seq, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)",
+        vec![id.into(), trigger_seq.into(), now.into(), now.into()],
+    )?;
+    Ok(())
+}
+
+pub fn turn(sql: &SqlStorage, id: &str) -> Result<Option<TurnRow>> {
+    let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE id = ?");
+    Ok(turns(sql, &q, vec![id.into()])?.into_iter().next())
+}
+
+/// Turns in a state, oldest trigger first.
+pub fn turns_in(sql: &SqlStorage, state: TurnState, limit: u32) -> Result<Vec<TurnRow>> {
+    let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE state = ? ORDER BY trigger_seq LIMIT ?");
+    turns(sql, &q, vec![state.as_str().into(), i64::from(limit).into()])
+}
+
+/// Queued and running turns, oldest first.
+pub fn active_turns(sql: &SqlStorage) -> Result<Vec<TurnView>> {
+    let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE state IN ('queued', 'running') ORDER BY trigger_seq");
+    Ok(turns(sql, &q, vec![])?.iter().map(TurnRow::view).collect())
+}
+
+/// Turns with `trigger_seq > after`, oldest first.
+pub fn turns_after(sql: &SqlStorage, after: i64, limit: u32) -> Result<Vec<TurnView>> {
+    let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE trigger_seq > ? ORDER BY trigger_seq LIMIT ?");
+    Ok(turns(sql, &q, vec![after.into(), i64::from(limit).into()])?.iter().map(TurnRow::view).collect())
+}
+
+/// Everything a turn's state change may update.
+pub struct TurnUpdate<'a> {
+    pub state: TurnState,
+    pub attempts: i64,
+    pub error: Option<(&'a str, &'a str)>,
+    pub model: Option<&'a str>,
+    pub tokens: (i64, i64),
+}
+
+pub fn update_turn(sql: &SqlStorage, id: &str, u: TurnUpdate<'_>, now: i64) -> Result<()> {
+    sql.exec(
+        "UPDATE turns SET state = ?, attempts = ?, error_code = ?, error_message = ?, model = COALESCE(?, model),
+         tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?",
+        vec![
+            u.state.as_str().into(),
+            u.attempts.into(),
+            u.error.map(|e| e.0.to_owned()).into(),
+            u.error.map(|e| e.1.to_owned()).into(),
+            u.model.map(str::to_owned).into(),
+            u.tokens.0.into(),
+            u.tokens.1.into(),
+            now.into(),
+            id.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn schedule_set(sql: &SqlStorage, kind: &str, due_at: i64) -> Result<()> {
+    sql.exec(
+        "INSERT INTO schedule (kind, due_at) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
+        vec![kind.into(), due_at.into()],
+    )?;
+    Ok(())
+}
+
+pub fn schedule_remove(sql: &SqlStorage, kind: &str) -> Result<()> {
+    sql.exec("DELETE FROM schedule WHERE kind = ?", vec![kind.into()])?;
+    Ok(())
+}
+
+pub fn schedule_all(sql: &SqlStorage) -> Result<Vec<ScheduleEntry>> {
+    #[derive(Deserialize)]
+    struct Row {
+        kind: String,
+        due_at: i64,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT kind, due_at FROM schedule", None)?.to_array()?;
+    Ok(rows.into_iter().map(|r| ScheduleEntry { kind: r.kind, due_at: r.due_at }).collect())
+}

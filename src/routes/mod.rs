@@ -1,0 +1,50 @@
+//! Route handlers, dispatched on the pure route table's names.
+
+mod chats;
+mod health;
+mod messages;
+
+use crate::identity::authenticate;
+use domain::routes::{Route, RouteName};
+use domain::ApiError;
+use worker::{Env, Request, Response};
+
+pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, ApiError> {
+    match route.name {
+        RouteName::Health => health::health(),
+        RouteName::Ready => health::ready(env).await,
+        _ => {
+            let who = authenticate(&req, env)?;
+            match (route.name, route.chat) {
+                (RouteName::Me, _) => chats::me(&who),
+                (RouteName::ListChats, _) => chats::list(&who, env).await,
+                (RouteName::CreateChat, _) => chats::create(&who, req, env).await,
+                (RouteName::GetChat, Some(chat)) => messages::forward(&who, &chat, req, env, "/meta").await,
+                (RouteName::ListMessages, Some(chat)) => messages::forward(&who, &chat, req, env, "/messages").await,
+                (RouteName::PostMessage, Some(chat)) => messages::post(&who, &chat, req, env).await,
+                (RouteName::ListTurns, Some(chat)) => messages::forward(&who, &chat, req, env, "/turns").await,
+                (RouteName::ChatSocket, Some(chat)) => messages::socket(&who, &chat, req, env).await,
+                _ => Err(ApiError::NotFound),
+            }
+        }
+    }
+}
+
+/// Builds a JSON response; serialisation of our own types cannot fail in practice, and if it
+/// did the caller would see a 503 rather than a panic.
+pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Result<Response, ApiError> {
+    Response::from_json(body)
+        .map(|r| r.with_status(status))
+        .map_err(|e| crate::error::unavailable("response encoding", e))
+}
+
+/// Checks that a request with a body declares JSON.
+pub fn require_json(req: &Request) -> Result<(), ApiError> {
+    let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime == "application/json" {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(if content_type.is_empty() { "none".into() } else { content_type }))
+    }
+}

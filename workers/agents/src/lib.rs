@@ -1,0 +1,60 @@
+//! The agents worker. `POST /v1/turns` takes a [`TurnRequest`] and answers with its events as
+//! NDJSON, streamed as the model produces them. `GET /health` answers when the worker is up.
+
+mod offline;
+mod openai_client;
+mod timeout;
+
+use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
+use futures::channel::mpsc;
+use futures::StreamExt;
+use provider::config::{choose, ProviderChoice};
+use worker::*;
+
+#[event(fetch)]
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    match (req.method(), req.path().as_str()) {
+        (Method::Get, "/health") => Response::from_json(&serde_json::json!({ "status": "ok", "provider": provider_name(&env) })),
+        (Method::Post, TURN_PATH) => {
+            let request: TurnRequest = match req.json().await {
+                Ok(r) => r,
+                Err(e) => return error(400, "malformed_json", &e.to_string()),
+            };
+            run_turn(request, &env)
+        }
+        _ => error(404, "not_found", "no such route"),
+    }
+}
+
+fn error(status: u16, code: &str, message: &str) -> Result<Response> {
+    Ok(Response::from_json(&serde_json::json!({ "error": { "code": code, "message": message } }))?.with_status(status))
+}
+
+fn provider_choice(env: &Env) -> ProviderChoice {
+    choose(|name| env.secret(name).ok().map(|s| s.to_string()).or_else(|| env.var(name).ok().map(|v| v.to_string())))
+}
+
+fn provider_name(env: &Env) -> &'static str {
+    match provider_choice(env) {
+        ProviderChoice::Offline => "offline",
+        ProviderChoice::OpenAiCompatible(_) => "openai_compatible",
+    }
+}
+
+/// Starts the turn and returns its event stream. The provider runs in a task that feeds a
+/// channel; the response body drains it, so events reach the caller as they happen.
+fn run_turn(request: TurnRequest, env: &Env) -> Result<Response> {
+    let (tx, rx) = mpsc::unbounded::<AgentEvent>();
+    match provider_choice(env) {
+        ProviderChoice::Offline => offline::run(&request, &tx),
+        ProviderChoice::OpenAiCompatible(config) => {
+            wasm_bindgen_futures::spawn_local(async move {
+                openai_client::run(&config, &request, &tx).await;
+            });
+        }
+    }
+    let body = rx.map(|event| Ok::<Vec<u8>, Error>(event.to_line().into_bytes()));
+    let headers = Headers::new();
+    headers.set("Content-Type", "application/x-ndjson")?;
+    Ok(Response::from_stream(body)?.with_headers(headers))
+}

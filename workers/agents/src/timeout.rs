@@ -1,0 +1,22 @@
+//! Racing a future against the runtime's timer.
+
+use futures::future::{select, Either};
+use std::time::Duration;
+use worker::Delay;
+
+/// `None` when `fut` has not finished within `limit`.
+pub async fn timeout<F: std::future::Future>(fut: F, limit: Duration) -> Option<F::Output> {
+    let fut = std::pin::pin!(fut);
+    let delay = std::pin::pin!(Delay::from(limit));
+    match select(fut, delay).await {
+        Either::Left((value, _)) => Some(value),
+        Either::Right(_) => None,
+    }
+}
+
+/// Sleeps on the runtime's timer.
+pub async fn sleep(ms: u64) {
+    if ms > 0 {
+        Delay::from(Duration::from_millis(ms)).await;
+    }
+}

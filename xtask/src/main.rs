@@ -1,0 +1,36 @@
+//! Parley's developer commands. Each installs what it needs first (pinned, idempotent).
+//!
+//! - `cargo xtask dev`: install, build both workers, apply local D1 migrations, seed the demo
+//!   org, and serve the app at http://127.0.0.1:8787 with state under `.state/`.
+//! - `cargo xtask test`: install, then run every test layer.
+//! - `cargo xtask bench`: run the benchmarks and write `docs/BENCHMARKS.md`.
+//! - `cargo xtask build-worker <orchestrator|agents>`: the `[build]` command in each
+//!   `wrangler.toml`; rebuilds only when sources changed.
+
+mod build;
+mod install;
+mod run;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => run::dev(),
+        Some("test") => run::test(&args[1..]),
+        Some("bench") => run::bench(),
+        Some("install") => install::all(install::Scope::Test).map(|_| ()),
+        Some("build-worker") => match args.get(1) {
+            Some(name) => install::all(install::Scope::Build).and_then(|tools| build::worker(&tools, name, false)),
+            None => Err("usage: cargo xtask build-worker <orchestrator|agents>".into()),
+        },
+        _ => Err("usage: cargo xtask <dev|test|bench|install|build-worker NAME>".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

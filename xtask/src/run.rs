@@ -1,0 +1,94 @@
+//! The dev, test and bench commands.
+
+use crate::build;
+use crate::install::{self, status, Scope, Tools};
+use std::process::Command;
+
+/// Where `cargo xtask dev` keeps local D1, R2 and Durable Object state (git-ignored).
+const STATE_DIR: &str = ".state";
+
+fn wrangler(tools: &Tools) -> Command {
+    let mut cmd = Command::new(&tools.node);
+    cmd.arg(&tools.wrangler)
+        .current_dir(&tools.root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+    cmd
+}
+
+fn build_all(tools: &Tools) -> Result<(), String> {
+    build::worker(tools, "orchestrator", false)?;
+    build::worker(tools, "agents", false)
+}
+
+pub fn dev() -> Result<(), String> {
+    let tools = install::all(Scope::Build)?;
+    build_all(&tools)?;
+    // CI=true keeps wrangler from asking for confirmation before applying migrations.
+    status(wrangler(&tools).args(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]).env("CI", "true"))?;
+    status(wrangler(&tools).args(["d1", "execute", "DB", "--local", "--persist-to", STATE_DIR, "--file", "xtask/sql/dev_seed.sql"]).env("CI", "true"))?;
+    eprintln!("xtask: Parley is starting at http://127.0.0.1:8787 (Ctrl-C to stop)");
+    status(wrangler(&tools).args([
+        "dev",
+        "-c",
+        "wrangler.toml",
+        "-c",
+        "workers/agents/wrangler.toml",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        "8787",
+        "--persist-to",
+        STATE_DIR,
+        "--var",
+        "PARLEY_DEV_IDENTITY:local-only",
+        "--show-interactive-dev-session=false",
+    ]))
+}
+
+/// `cargo xtask test [unit|integration|browser]...`: the named layers, or all of them.
+pub fn test(layers: &[String]) -> Result<(), String> {
+    let want = |name: &str| layers.is_empty() || layers.iter().any(|l| l == name);
+    let tools = install::all(Scope::Test)?;
+    if want("unit") {
+        status(Command::new("cargo").args(["test", "--locked", "-p", "domain", "-p", "provider", "-p", "r2_layout", "-p", "xtask"]).current_dir(&tools.root))?;
+    }
+    if want("integration") || want("browser") {
+        build_all(&tools)?;
+    }
+    if want("integration") {
+        node_tests(&tools, "tests/integration")?;
+    }
+    if want("browser") {
+        node_tests(&tools, "tests/browser")?;
+    }
+    Ok(())
+}
+
+pub fn bench() -> Result<(), String> {
+    let tools = install::all(Scope::Build)?;
+    build_all(&tools)?;
+    status(node(&tools).arg("tests/bench/run.mjs"))
+}
+
+fn node(tools: &Tools) -> Command {
+    let mut cmd = Command::new(&tools.node);
+    cmd.current_dir(&tools.root)
+        .env("PARLEY_NODE", &tools.node)
+        .env("PARLEY_WRANGLER", &tools.wrangler)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false");
+    cmd
+}
+
+/// Node's test runner over one folder, one file at a time (each file starts its own stack).
+fn node_tests(tools: &Tools, dir: &str) -> Result<(), String> {
+    let mut files: Vec<String> = std::fs::read_dir(tools.root.join(dir))
+        .map_err(|e| format!("{dir}: {e}"))?
+        .flatten()
+        .map(|e| format!("{dir}/{}", e.file_name().to_string_lossy()))
+        .filter(|f| f.ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    status(node(tools).args(["--test", "--test-concurrency=1", "--test-reporter=spec"]).args(&files))
+}
