@@ -129,7 +129,7 @@ impl ChatController {
     /// Accepts a WebSocket (hibernation API), replays what the client missed after `?after=N`,
     /// then says hello. All of it happens without an `await`, so no message stored in between
     /// can be missed or sent twice.
-    pub(super) fn connect(&self, req: &Request) -> Result<Response> {
+    pub(super) fn accept_socket(&self, req: &Request) -> Result<Response> {
         let is_upgrade = req.headers().get("Upgrade")?.is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
         if !is_upgrade {
             return error(&ApiError::UpgradeRequired);

@@ -99,7 +99,7 @@ impl ChatController {
             (Method::Post, "/messages") => self.post_message(req).await,
             (Method::Get, "/messages") => self.list_messages(&req),
             (Method::Get, "/turns") => self.list_turns(&req),
-            (Method::Get, "/ws") => self.connect(&req),
+            (Method::Get, "/ws") => self.accept_socket(&req),
             _ => responses::error(&ApiError::NotFound),
         }
     }

