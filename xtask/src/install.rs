@@ -92,7 +92,7 @@ fn cargo_install(bin: &Path, krate: &str, version: &str) -> Result<(), String> {
     status(Command::new("cargo").args(["install", krate, "--version", &format!("={version}"), "--force"]))
 }
 
-/// `npm ci` when node_modules does not match package-lock.json.
+/// `npm install` (from the committed lock) when node_modules does not match package-lock.json.
 fn npm_packages(root: &Path) -> Result<(), String> {
     let lock = std::fs::read(root.join("package-lock.json")).map_err(|e| format!("reading package-lock.json: {e}"))?;
     let stamp = root.join("node_modules/.parley-lock-stamp");
@@ -101,7 +101,7 @@ fn npm_packages(root: &Path) -> Result<(), String> {
         return Ok(());
     }
     eprintln!("xtask: installing npm packages");
-    status(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(root))?;
+    status(Command::new("npm").args(["install", "--no-audit", "--no-fund", "--no-save"]).current_dir(root))?;
     std::fs::write(&stamp, wanted).map_err(|e| e.to_string())
 }
 

@@ -8,7 +8,7 @@ use domain::events::ChatEvent;
 use domain::message::{MessageView, NewUserMessage, Role};
 use domain::paging::{parse_after, Page};
 use domain::schedule::RUN_TURNS;
-use domain::turn::{turn_id_for, TurnState};
+use domain::turn::turn_id_for;
 use domain::ApiError;
 use serde::{Deserialize, Serialize};
 use worker::*;
@@ -102,7 +102,7 @@ impl ChatController {
             sockets::broadcast(&self.state, &ChatEvent::Turn { turn: turn.view() });
         }
         if arm {
-            self.state.storage().set_alarm(now).await?;
+            self.state.storage().set_alarm(super::at(now)).await?;
         }
         json(201, &PostedMessage { message, duplicate })
     }
@@ -165,15 +165,14 @@ impl ChatController {
         let now = Self::now();
         let pending = transaction(&self.state.storage(), move || {
             schema::migrate(&sql)?;
-            let pending = !store::turns_in(&sql, TurnState::Queued, 1)?.is_empty()
-                || !store::turns_in(&sql, TurnState::Running, 1)?.is_empty();
+            let pending = store::has_unfinished_turns(&sql)?;
             if pending {
                 store::schedule_set(&sql, RUN_TURNS, now)?;
             }
             Ok(pending)
         })?;
         if pending {
-            self.state.storage().set_alarm(now).await?;
+            self.state.storage().set_alarm(super::at(now)).await?;
         }
         Ok(())
     }

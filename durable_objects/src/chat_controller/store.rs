@@ -158,6 +158,11 @@ pub fn turns_in(sql: &SqlStorage, state: TurnState, limit: u32) -> Result<Vec<Tu
     turns(sql, &q, vec![state.as_str().into(), i64::from(limit).into()])
 }
 
+/// Whether any turn is queued or running.
+pub fn has_unfinished_turns(sql: &SqlStorage) -> Result<bool> {
+    Ok(!turns_in(sql, TurnState::Queued, 1)?.is_empty() || !turns_in(sql, TurnState::Running, 1)?.is_empty())
+}
+
 /// Queued and running turns, oldest first.
 pub fn active_turns(sql: &SqlStorage) -> Result<Vec<TurnView>> {
     let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE state IN ('queued', 'running') ORDER BY trigger_seq");

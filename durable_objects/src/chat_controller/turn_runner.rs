@@ -52,18 +52,20 @@ impl ChatController {
         if !self.is_initialised()? || self.draining.get() {
             return Ok(());
         }
-        self.woken.set(true);
         let now = Self::now();
         let sql = self.state.storage().sql();
         let entries = store::schedule_all(&sql)?;
-        for entry in due(&entries, now) {
+        let due = due(&entries, now);
+        for entry in &due {
             store::schedule_remove(&sql, &entry.kind)?;
-            if entry.kind == RUN_TURNS {
-                self.drain_turns().await?;
-            }
+        }
+        // Turns left queued or running by an instance that was evicted mid-drain are picked up
+        // whether or not their schedule entry survived.
+        if due.iter().any(|e| e.kind == RUN_TURNS) || store::has_unfinished_turns(&sql)? {
+            self.drain_turns().await?;
         }
         if let Some(at) = next_alarm(&store::schedule_all(&sql)?) {
-            self.state.storage().set_alarm(at.max(Self::now() + 1)).await?;
+            self.state.storage().set_alarm(super::at(at.max(Self::now() + 1))).await?;
         }
         Ok(())
     }
