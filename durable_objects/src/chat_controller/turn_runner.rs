@@ -10,7 +10,7 @@ use domain::message::Role;
 use domain::ndjson::LineBuffer;
 use domain::schedule::{due, next_alarm, RUN_TURNS};
 use domain::turn::{recover_interrupted, TurnEvent, TurnState};
-use futures::future::{select, Either};
+use runtime_support::timeout;
 use futures::StreamExt;
 use std::time::Duration;
 use worker::*;
@@ -242,15 +242,5 @@ fn agent_error_code(code: &str) -> &'static str {
         "provider_rate_limited" => "provider_rate_limited",
         "provider_malformed_stream" => "provider_malformed_stream",
         _ => "provider_error",
-    }
-}
-
-/// `None` when `fut` has not finished within `limit`.
-async fn timeout<F: std::future::Future>(fut: F, limit: Duration) -> Option<F::Output> {
-    let fut = std::pin::pin!(fut);
-    let delay = std::pin::pin!(Delay::from(limit));
-    match select(fut, delay).await {
-        Either::Left((value, _)) => Some(value),
-        Either::Right(_) => None,
     }
 }

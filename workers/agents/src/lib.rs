@@ -3,7 +3,6 @@
 
 mod offline;
 mod openai_client;
-mod timeout;
 
 use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
 use futures::channel::mpsc;

@@ -2,7 +2,7 @@
 //! timeouts, retries with backoff on 429, 5xx and timeouts, and a fallback model. Every
 //! decision comes from the `provider` crate; this file does the HTTP.
 
-use crate::timeout::{sleep, timeout};
+use runtime_support::{sleep, timeout};
 use domain::agent_protocol::{AgentEvent, TurnRequest};
 use futures::channel::mpsc::UnboundedSender;
 use futures::StreamExt;

@@ -1,10 +1,10 @@
-//! Racing a future against the runtime's timer.
+//! Helpers the worker shells share for the Workers runtime.
 
 use futures::future::{select, Either};
 use std::time::Duration;
 use worker::Delay;
 
-/// `None` when `fut` has not finished within `limit`.
+/// `None` when `fut` has not finished within `limit` (raced against the runtime's timer).
 pub async fn timeout<F: std::future::Future>(fut: F, limit: Duration) -> Option<F::Output> {
     let fut = std::pin::pin!(fut);
     let delay = std::pin::pin!(Delay::from(limit));
