@@ -30,7 +30,7 @@ function tomlString(v) {
 
 // The real wrangler.toml files, with paths made absolute, the build step dropped (the test
 // command builds first) and the variables of this test.
-function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly }) {
+function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly, orchestratorOnly }) {
   const abs = (p) => path.join(ROOT, p);
   const stripBuild = (t) => t.replace(/\[build\][^[]*/m, "");
   let orch = readFileSync(abs("wrangler.toml"), "utf8");
@@ -48,7 +48,8 @@ function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly }) {
   const agentsPath = path.join(dir, "agents.toml");
   writeFileSync(orchPath, orch);
   writeFileSync(agentsPath, agents);
-  return agentsOnly ? [agentsPath] : [orchPath, agentsPath];
+  if (agentsOnly) return [agentsPath];
+  return orchestratorOnly ? [orchPath] : [orchPath, agentsPath];
 }
 
 function wranglerSync(args, cwd) {
@@ -62,7 +63,8 @@ function wranglerEnv() {
 
 /**
  * Starts a stack. Options: agentVars (the agents worker's variables: no OPENAI_API_KEY means
- * the offline model), orchestratorVars, agentsOnly (just the agents worker), persistDir (reuse
+ * the offline model), orchestratorVars, agentsOnly (just the agents worker), orchestratorOnly
+ * (no agents worker behind the AGENTS binding), persistDir (reuse
  * state). Returns { url, port, persistDir, stop(), kill(), restart(), logs() }.
  */
 export async function startStack(options = {}) {
@@ -70,7 +72,7 @@ export async function startStack(options = {}) {
   const persistDir = options.persistDir || path.join(dir, "state");
   mkdirSync(persistDir, { recursive: true });
   const orchestratorVars = { PARLEY_DEV_IDENTITY: "local-only", ...(options.orchestratorVars || {}) };
-  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, agentsOnly: options.agentsOnly });
+  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
   if (!options.agentsOnly && !options.persistDir) {
     wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
     wranglerSync(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "-c", configs[0], "--file", path.join(ROOT, "xtask/sql/dev_seed.sql")], dir);

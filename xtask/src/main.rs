@@ -4,6 +4,7 @@
 //!   org, and serve the app at http://127.0.0.1:8787 with state under `.state/`.
 //! - `cargo xtask test`: install, then run every test layer.
 //! - `cargo xtask bench`: run the benchmarks and write `docs/BENCHMARKS.md`.
+//! - `cargo xtask wrangler ARGS...`: the pinned wrangler under the pinned Node 22.
 //! - `cargo xtask build-worker <orchestrator|agents>`: the `[build]` command in each
 //!   `wrangler.toml`; rebuilds only when sources changed.
 
@@ -19,12 +20,13 @@ fn main() -> ExitCode {
         Some("dev") => run::dev(),
         Some("test") => run::test(&args[1..]),
         Some("bench") => run::bench(),
+        Some("wrangler") => run::wrangler_passthrough(&args[1..]),
         Some("install") => install::all(install::Scope::Test).map(|_| ()),
         Some("build-worker") => match args.get(1) {
             Some(name) => install::all(install::Scope::Build).and_then(|tools| build::worker(&tools, name, false)),
             None => Err("usage: cargo xtask build-worker <orchestrator|agents>".into()),
         },
-        _ => Err("usage: cargo xtask <dev|test|bench|install|build-worker NAME>".into()),
+        _ => Err("usage: cargo xtask <dev|test|bench|install|wrangler ARGS|build-worker NAME>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -65,6 +65,12 @@ pub fn test(layers: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs the pinned wrangler with the given arguments (deploys, secrets, remote migrations).
+pub fn wrangler_passthrough(args: &[String]) -> Result<(), String> {
+    let tools = install::all(Scope::Build)?;
+    status(wrangler(&tools).args(args))
+}
+
 pub fn bench() -> Result<(), String> {
     let tools = install::all(Scope::Build)?;
     build_all(&tools)?;
