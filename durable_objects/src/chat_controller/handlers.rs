@@ -108,7 +108,7 @@ impl ChatController {
     }
 
     pub(super) fn list_messages(&self, req: &Request) -> Result<Response> {
-        let page = match query(req).and_then(|q| Page::from_query(q.iter().map(|(k, v)| (k.as_str(), v.as_str())))) {
+        let page = match page(req) {
             Ok(p) => p,
             Err(e) => return error(&e),
         };
@@ -118,7 +118,7 @@ impl ChatController {
     }
 
     pub(super) fn list_turns(&self, req: &Request) -> Result<Response> {
-        let page = match query(req).and_then(|q| Page::from_query(q.iter().map(|(k, v)| (k.as_str(), v.as_str())))) {
+        let page = match page(req) {
             Ok(p) => p,
             Err(e) => return error(&e),
         };
@@ -176,6 +176,11 @@ impl ChatController {
         }
         Ok(())
     }
+}
+
+fn page(req: &Request) -> std::result::Result<Page, ApiError> {
+    let pairs = query(req)?;
+    Page::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 fn query(req: &Request) -> std::result::Result<Vec<(String, String)>, ApiError> {
