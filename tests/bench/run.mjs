@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync, statSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import os from "node:os";
 import path from "node:path";
-import { startStack, ROOT } from "../support/stack.mjs";
+import { ROOT } from "../support/stack.mjs";
+import { startMiniflareStack } from "../support/miniflare_stack.mjs";
 import { call, createChat, openSocket, eventually } from "../support/client.mjs";
 
 const pct = (xs, p) => {
@@ -89,7 +90,7 @@ function wasmSize(rel) {
   return { raw: statSync(path.join(ROOT, rel)).size, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
-const stack = await startStack();
+const stack = await startMiniflareStack();
 try {
   const health = await baseline(stack, 200);
   const one = await postToBroadcast(stack, 1, 200);
@@ -105,14 +106,16 @@ try {
   const doc = `# Benchmarks
 
 Produced by \`cargo xtask bench\` (which runs \`tests/bench/run.mjs\`) on ${date}, on ${machine}.
-The stack is the real one: both compiled workers in workerd under \`wrangler dev\` (multi-config),
-local D1, R2 and SQLite Durable Objects, the offline model (zero latency). The load generator runs
-in the same machine's Node process, on loopback.
+The stack: both compiled workers (the same \`build/\` output \`wrangler deploy\` uploads) in workerd,
+started through Miniflare's API (\`tests/support/miniflare_stack.mjs\`) with the bindings of the
+\`wrangler.toml\` files: local D1, R2, SQLite Durable Objects and the service binding, and the
+offline model (zero latency). Miniflare is used rather than \`wrangler dev\` because wrangler's
+devtools inspector turns every Worker-to-Durable-Object call into logged events and costs them
+most of their throughput on 2 cores (see \`../shared/TOOLCHAIN.md\`). The load generator is Node on
+the same machine, over loopback, so every figure includes its HTTP and WebSocket client costs.
 
 Absolute figures on these shared 2-core machines drift by 15-25 % between runs; the health
-round trip measured in the same run is the baseline to compare against. \`wrangler dev\` runs with
-its devtools inspector on, which costs Worker-to-Durable-Object requests a large share of their
-throughput (see \`../shared/TOOLCHAIN.md\`), so these figures are pessimistic for production.
+round trip measured in the same run is the baseline to compare against.
 
 | measure | result | target |
 | --- | --- | --- |

@@ -1,0 +1,59 @@
+// The same two compiled workers and bindings as wrangler.toml, started with Miniflare's API
+// directly: no wrangler proxy in front and no devtools inspector, which would otherwise cost
+// Worker-to-Durable-Object calls most of their throughput. Used by the benchmarks, so they
+// measure Parley rather than the dev tooling.
+
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { readFileSync, readdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ROOT, freePort } from "./stack.mjs";
+
+
+// worker-build's output: the JS glue (which imports the wasm by a relative name) and the wasm.
+function modulesOf(dir) {
+  const root = path.join(ROOT, dir);
+  return {
+    modulesRoot: root,
+    modules: [
+      { type: "ESModule", path: path.join(root, "index.js") },
+      { type: "CompiledWasm", path: path.join(root, "index_bg.wasm") },
+    ],
+  };
+}
+
+export async function startMiniflareStack({ agentVars = {} } = {}) {
+  const persist = mkdtempSync(path.join(tmpdir(), "parley-mf-"));
+  const port = await freePort();
+  const mf = new Miniflare(convertV4MiniflareOptions({
+    host: "127.0.0.1",
+    port,
+    defaultPersistRoot: persist,
+    workers: [
+      {
+        name: "parley",
+        ...modulesOf("build"),
+        compatibilityDate: "2026-06-01",
+        durableObjects: { CHAT_CONTROLLER: { className: "ChatController", useSQLite: true } },
+        d1Databases: { DB: "parley" },
+        r2Buckets: { BACKUPS: "parley-backups" },
+        serviceBindings: { AGENTS: "parley-agents" },
+        bindings: { PARLEY_DEV_IDENTITY: "local-only" },
+      },
+      {
+        name: "parley-agents",
+        ...modulesOf("workers/agents/build"),
+        compatibilityDate: "2026-06-01",
+        bindings: agentVars,
+      },
+    ],
+  }));
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const db = await mf.getD1Database("DB");
+  const migrations = readdirSync(path.join(ROOT, "d1_migrations")).filter((f) => f.endsWith(".sql")).sort();
+  for (const file of [...migrations.map((f) => path.join(ROOT, "d1_migrations", f)), path.join(ROOT, "xtask/sql/dev_seed.sql")]) {
+    const statements = readFileSync(file, "utf8").split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
+    for (const sql of statements) await db.prepare(sql).run();
+  }
+  return { url, port, stop: () => mf.dispose() };
+}
