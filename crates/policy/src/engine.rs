@@ -1,7 +1,7 @@
 //! The one decision every outbound message passes.
 
 use crate::decision::{Decision, ReasonCode, RuleOutcome, RuleTrace, SendPermit, Verdict};
-use crate::local_time::zones_for;
+use crate::local_time::{zones_for, ZoneRules};
 use crate::rules::{blocked_until, state_rules, Facts, TIME_RULES};
 use crate::settings::{Contact, ContactHistory, OrgSettings, SendRequest};
 use crate::Millis;
@@ -10,14 +10,15 @@ use crate::Millis;
 /// past at least one blocking window, so a handful always suffice; the bound is a safety net.
 const MAX_DEFER_ROUNDS: usize = 64;
 
-/// Decides one send. Deterministic: the same inputs always give the same decision.
+/// Decides one send. Deterministic: the same inputs (and zone rules) always give the same
+/// decision.
 ///
 /// Every rule is evaluated and traced. Any denial wins; then strategy review; then, if time
 /// rules block, a deferral to the earliest instant at which all of them pass together (a
 /// deferral out of quiet hours that lands on a Sunday moves on to Monday morning); otherwise
 /// the send is allowed and the decision carries the only kind of [`SendPermit`] there is.
-pub fn decide(request: &SendRequest, contact: &Contact, history: &ContactHistory, settings: &OrgSettings, now: Millis) -> Decision {
-    let facts = Facts { request, contact, history, settings, zones: zones_for(contact.zone, settings.default_zone, now) };
+pub fn decide(request: &SendRequest, contact: &Contact, history: &ContactHistory, settings: &OrgSettings, zones: &dyn ZoneRules, now: Millis) -> Decision {
+    let facts = Facts { request, contact, history, settings, zones: zones_for(&contact.zone, &settings.default_zone, zones, now) };
     let mut trace = state_rules(&facts, now);
     for rule in TIME_RULES {
         let outcome = match blocked_until(rule, &facts, now) {

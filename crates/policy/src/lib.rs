@@ -10,10 +10,11 @@ mod engine;
 mod local_time;
 mod rules;
 mod settings;
+pub mod tzdb;
 
 pub use decision::{Decision, ReasonCode, RuleId, RuleOutcome, RuleTrace, SendPermit, Verdict};
 pub use engine::decide;
-pub use local_time::{parse_zone, ContactZone};
+pub use local_time::{ContactZone, ZoneRules};
 pub use settings::{Contact, ContactHistory, Guardrails, HistoryEvent, Mode, OrgSettings, Origin, SendRequest};
 
 /// Milliseconds since the Unix epoch, UTC.

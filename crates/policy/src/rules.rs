@@ -18,7 +18,7 @@ pub(crate) struct Facts<'a> {
     pub contact: &'a Contact,
     pub history: &'a ContactHistory,
     pub settings: &'a OrgSettings,
-    pub zones: Vec<LocalZone>,
+    pub zones: Vec<LocalZone<'a>>,
 }
 
 fn trace(rule: RuleId, outcome: RuleOutcome, detail: impl Into<String>) -> RuleTrace {

@@ -36,7 +36,7 @@ pub struct OrgSettings {
     /// Hold sends on the contact's local Sunday (on by default).
     pub sunday_hold: bool,
     /// The zone used, strictly, for contacts whose own zone is unknown.
-    pub default_zone: chrono_tz::Tz,
+    pub default_zone: String,
     /// Most sends by the whole org in any rolling 24 hours / 7 days.
     pub daily_quota: u32,
     pub weekly_quota: u32,
@@ -55,7 +55,7 @@ impl Default for OrgSettings {
             mode: Mode::DraftOnly,
             kill_switch: false,
             sunday_hold: true,
-            default_zone: chrono_tz::UTC,
+            default_zone: "UTC".to_owned(),
             daily_quota: 200,
             weekly_quota: 1_000,
             contact_weekly_cap: 3,

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Datelike, Offset, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
+use policy::tzdb::ChronoTz;
 use policy::*;
 use proptest::prelude::*;
 
@@ -53,7 +54,7 @@ fn world() -> impl Strategy<Value = World> {
     let settings = (proptest::bool::weighted(0.85), any::<bool>(), 0..DEFAULT_ZONES.len(), 1u32..30, 1u32..80, 1u32..4).prop_map(|(send_allowed, sunday_hold, dz, daily, weekly, cap)| OrgSettings {
         mode: if send_allowed { Mode::SendAllowed } else { Mode::DraftOnly },
         sunday_hold,
-        default_zone: DEFAULT_ZONES[dz],
+        default_zone: DEFAULT_ZONES[dz].name().to_owned(),
         daily_quota: daily,
         weekly_quota: weekly,
         contact_weekly_cap: cap,
@@ -79,14 +80,14 @@ fn simulate(w: &World) -> Vec<Sent> {
         events.extend(sent.iter().filter(|s| s.contact == a.contact).map(|s| HistoryEvent::Outbound(s.at)));
         let history = ContactHistory { events, org_sends: sent.iter().map(|s| s.at).collect() };
         let contact = Contact {
-            zone: c.zone.map_or(ContactZone::Unknown, ContactZone::Known),
+            zone: c.zone.map_or(ContactZone::Unknown, |z| ContactZone::Known(z.name().to_owned())),
             opted_out: c.opt_out_at.is_some_and(|o| o <= a.at),
             human_takeover: c.takeover,
             ..Contact::default()
         };
         let settings = OrgSettings { kill_switch: w.kill_windows.iter().any(|(s, e)| *s <= a.at && a.at < *e), ..w.settings.clone() };
         let request = SendRequest { contact_id: format!("c{}", a.contact), origin: a.origin, confidence: 90, risk: 10 };
-        let d = decide(&request, &contact, &history, &settings, a.at);
+        let d = decide(&request, &contact, &history, &settings, &ChronoTz, a.at);
         if let Verdict::Defer { until } = d.verdict {
             assert!(until > a.at, "a deferral names a later time");
         }
@@ -138,7 +139,7 @@ fn violations(w: &World, sent: &[Sent]) -> Vec<String> {
         if org_day >= w.settings.daily_quota as usize || org_week >= w.settings.weekly_quota as usize {
             v.push(format!("org quota broken at {}", s.at));
         }
-        for (hour, day) in local_hours_and_days(c.zone, w.settings.default_zone, s.at) {
+        for (hour, day) in local_hours_and_days(c.zone, w.settings.default_zone.parse().unwrap(), s.at) {
             if !(9..21).contains(&hour) {
                 v.push(format!("send in quiet hours ({hour}:00 local) at {}", s.at));
             }
