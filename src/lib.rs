@@ -7,7 +7,6 @@
 
 mod error;
 mod identity;
-mod random;
 mod routes;
 
 pub use durable_objects::ChatController;

@@ -3,7 +3,7 @@
 use super::{json, require_json};
 use crate::error::unavailable;
 use crate::identity::Identity;
-use crate::random;
+use runtime_support::random;
 use domain::chat::{ChatView, NewChat};
 use domain::ids::{chat_object_name, ChatId};
 use domain::ApiError;

@@ -9,13 +9,14 @@ pub fn health() -> Result<Response, ApiError> {
     json(200, &json!({ "status": "ok" }))
 }
 
-/// Checks D1, R2, the Chat Controller namespace and the agents binding; 503 names the first
+/// Checks D1, R2, the Chat Controller and Workspace namespaces and the agents binding; 503 names the first
 /// dependency that failed.
 pub async fn ready(env: &Env) -> Result<Response, ApiError> {
-    let checks: [(&str, Result<(), String>); 4] = [
+    let checks: [(&str, Result<(), String>); 5] = [
         ("d1", check_d1(env).await),
         ("r2", check_r2(env).await),
-        ("chat_controller", check_chat_controller(env).await),
+        ("chat_controller", ping_object(env, "CHAT_CONTROLLER").await),
+        ("workspace", ping_object(env, "WORKSPACE").await),
         ("agents", check_agents(env).await),
     ];
     let failed: Vec<_> = checks.iter().filter_map(|(name, r)| r.as_ref().err().map(|e| json!({ "dependency": name, "reason": e }))).collect();
@@ -39,10 +40,11 @@ async fn check_r2(env: &Env) -> Result<(), String> {
     bucket.head(r2_layout::READY_PROBE_KEY).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
-async fn check_chat_controller(env: &Env) -> Result<(), String> {
-    let ns = env.durable_object("CHAT_CONTROLLER").map_err(|e| e.to_string())?;
+/// Pings an object of the namespace; `/ping` is answered before any storage is touched.
+async fn ping_object(env: &Env, binding: &str) -> Result<(), String> {
+    let ns = env.durable_object(binding).map_err(|e| e.to_string())?;
     let stub = ns.get_by_name("readiness-probe").map_err(|e| e.to_string())?;
-    let res = stub.fetch_with_str("https://chat/ping").await.map_err(|e| e.to_string())?;
+    let res = stub.fetch_with_str("https://object/ping").await.map_err(|e| e.to_string())?;
     (res.status_code() == 200).then_some(()).ok_or_else(|| format!("ping answered {}", res.status_code()))
 }
 

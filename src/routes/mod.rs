@@ -2,6 +2,7 @@
 
 mod chats;
 mod health;
+mod leads;
 mod messages;
 
 use crate::identity::authenticate;
@@ -15,6 +16,9 @@ pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response,
         RouteName::Ready => health::ready(env).await,
         _ => {
             let who = authenticate(&req, env)?;
+            if let Some(path) = workspace_path(&route) {
+                return leads::forward(&who, req, env, &path).await;
+            }
             match (route.name, route.chat) {
                 (RouteName::Me, _) => chats::me(&who),
                 (RouteName::ListChats, _) => chats::list(&who, env).await,
@@ -27,6 +31,19 @@ pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response,
                 _ => Err(ApiError::NotFound),
             }
         }
+    }
+}
+
+/// The Workspace object's path for a workspace route.
+fn workspace_path(route: &Route) -> Option<String> {
+    let lead = route.lead.as_ref().map(|l| l.as_str());
+    match (route.name, lead) {
+        (RouteName::GetSettings | RouteName::UpdateSettings, _) => Some("/settings".into()),
+        (RouteName::ListLeads | RouteName::CreateLead, _) => Some("/leads".into()),
+        (RouteName::GetLead, Some(id)) => Some(format!("/leads/{id}")),
+        (RouteName::SendToLead, Some(id)) => Some(format!("/leads/{id}/sends")),
+        (RouteName::ListDecisions, Some(id)) => Some(format!("/leads/{id}/decisions")),
+        _ => None,
     }
 }
 

@@ -34,7 +34,7 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
         name: "parley",
         ...modulesOf("build"),
         compatibilityDate: "2026-06-01",
-        durableObjects: { CHAT_CONTROLLER: { className: "ChatController", useSQLite: true } },
+        durableObjects: { CHAT_CONTROLLER: { className: "ChatController", useSQLite: true }, WORKSPACE: { className: "Workspace", scriptName: "parley-workspace" } },
         d1Databases: { DB: "parley" },
         r2Buckets: { BACKUPS: "parley-backups" },
         serviceBindings: { AGENTS: "parley-agents" },
@@ -45,6 +45,12 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
         ...modulesOf("workers/agents/build"),
         compatibilityDate: "2026-06-01",
         bindings: agentVars,
+      },
+      {
+        name: "parley-workspace",
+        ...modulesOf("workers/workspace/build"),
+        compatibilityDate: "2026-06-01",
+        durableObjects: { WORKSPACE: { className: "Workspace", useSQLite: true } },
       },
     ],
   }));

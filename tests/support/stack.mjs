@@ -44,12 +44,16 @@ function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly, orchestrat
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/agents/build/worker/shim.mjs"))}`)
     .replace(/\[vars\][\s\S]*$/m, "");
   agents += "\n[vars]\n" + Object.entries(agentVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
+  const workspace = stripBuild(readFileSync(abs("workers/workspace/wrangler.toml"), "utf8"))
+    .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/workspace/build/worker/shim.mjs"))}`);
   const orchPath = path.join(dir, "orchestrator.toml");
   const agentsPath = path.join(dir, "agents.toml");
+  const workspacePath = path.join(dir, "workspace.toml");
   writeFileSync(orchPath, orch);
   writeFileSync(agentsPath, agents);
+  writeFileSync(workspacePath, workspace);
   if (agentsOnly) return [agentsPath];
-  return orchestratorOnly ? [orchPath] : [orchPath, agentsPath];
+  return orchestratorOnly ? [orchPath, workspacePath] : [orchPath, agentsPath, workspacePath];
 }
 
 function wranglerSync(args, cwd) {

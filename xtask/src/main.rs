@@ -5,7 +5,7 @@
 //! - `cargo xtask test`: install, then run every test layer.
 //! - `cargo xtask bench`: run the benchmarks and write `docs/BENCHMARKS.md`.
 //! - `cargo xtask wrangler ARGS...`: the pinned wrangler under the pinned Node 22.
-//! - `cargo xtask build-worker <orchestrator|agents>`: the `[build]` command in each
+//! - `cargo xtask build-worker <orchestrator|agents|workspace>`: the `[build]` command in each
 //!   `wrangler.toml`; rebuilds only when sources changed.
 
 mod build;
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Some("install") => install::all(install::Scope::Test).map(|_| ()),
         Some("build-worker") => match args.get(1) {
             Some(name) => install::all(install::Scope::Build).and_then(|tools| build::worker(&tools, name, false)),
-            None => Err("usage: cargo xtask build-worker <orchestrator|agents>".into()),
+            None => Err("usage: cargo xtask build-worker <orchestrator|agents|workspace>".into()),
         },
         _ => Err("usage: cargo xtask <dev|test|bench|install|wrangler ARGS|build-worker NAME>".into()),
     };

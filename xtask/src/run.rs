@@ -17,8 +17,10 @@ fn wrangler(tools: &Tools) -> Command {
 }
 
 fn build_all(tools: &Tools) -> Result<(), String> {
-    build::worker(tools, "orchestrator", false)?;
-    build::worker(tools, "agents", false)
+    for worker in ["orchestrator", "agents", "workspace"] {
+        build::worker(tools, worker, false)?;
+    }
+    Ok(())
 }
 
 pub fn dev() -> Result<(), String> {
@@ -34,6 +36,8 @@ pub fn dev() -> Result<(), String> {
         "wrangler.toml",
         "-c",
         "workers/agents/wrangler.toml",
+        "-c",
+        "workers/workspace/wrangler.toml",
         "--ip",
         "127.0.0.1",
         "--port",
@@ -53,7 +57,7 @@ pub fn test(layers: &[String]) -> Result<(), String> {
     if want("unit") {
         // Every crate but the worker shells, which only build for wasm32: new pure crates are
         // tested without touching this list.
-        let shells = ["parley", "agents", "durable_objects", "runtime_support"];
+        let shells = ["parley", "agents", "workspace_worker", "durable_objects", "runtime_support"];
         let mut cmd = Command::new("cargo");
         cmd.args(["test", "--locked", "--workspace"]).current_dir(&tools.root);
         for shell in shells {

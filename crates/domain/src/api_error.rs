@@ -29,6 +29,9 @@ pub enum ApiError {
     /// The chat does not exist for this org (also returned for other orgs' chats).
     #[error("unknown chat")]
     UnknownChat,
+    /// The lead does not exist in this org's workspace (also returned for other orgs' leads).
+    #[error("unknown lead")]
+    UnknownLead,
     /// No route matches the path.
     #[error("no such route")]
     NotFound,
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::UnknownChat => "unknown_chat",
+            ApiError::UnknownLead => "unknown_lead",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UpgradeRequired => "upgrade_required",
@@ -74,7 +78,7 @@ impl ApiError {
             | ApiError::InvalidField { .. }
             | ApiError::InvalidQuery { .. } => 400,
             ApiError::Unauthenticated => 401,
-            ApiError::UnknownChat | ApiError::NotFound => 404,
+            ApiError::UnknownChat | ApiError::UnknownLead | ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,

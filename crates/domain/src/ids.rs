@@ -6,8 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-const CHAT_PREFIX: &str = "chat_";
-const CHAT_SUFFIX_LEN: usize = 26;
+const RANDOM_SUFFIX_LEN: usize = 26;
 const BASE32: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// An organisation: the tenant boundary.
@@ -32,33 +31,56 @@ impl fmt::Display for OrgId {
     }
 }
 
-/// A chat id: `chat_` followed by 26 lowercase base32 characters (128 random bits).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ChatId(String);
+/// Declares an id type: a prefix followed by 26 lowercase base32 characters (128 random bits).
+macro_rules! random_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl ChatId {
-    /// Builds a chat id from 16 random bytes supplied by the shell.
-    pub fn from_random(bytes: [u8; 16]) -> Self {
-        ChatId(format!("{CHAT_PREFIX}{}", base32(&bytes)))
-    }
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
 
-    /// Parses a chat id from a path segment. Anything malformed is simply not a chat.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let suffix = raw.strip_prefix(CHAT_PREFIX)?;
-        let ok = suffix.len() == CHAT_SUFFIX_LEN && suffix.bytes().all(|b| BASE32.contains(&b));
-        ok.then(|| ChatId(raw.to_owned()))
-    }
+            /// Builds an id from 16 random bytes supplied by the shell.
+            pub fn from_random(bytes: [u8; 16]) -> Self {
+                $name(format!("{}{}", Self::PREFIX, base32(&bytes)))
+            }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            /// Parses an id from a path segment. Anything malformed is simply not an id.
+            pub fn parse(raw: &str) -> Option<Self> {
+                let suffix = raw.strip_prefix(Self::PREFIX)?;
+                let ok = suffix.len() == RANDOM_SUFFIX_LEN && suffix.bytes().all(|b| BASE32.contains(&b));
+                ok.then(|| $name(raw.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for ChatId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+random_id!(
+    /// A chat: `chat_` and 26 base32 characters.
+    ChatId,
+    "chat_"
+);
+random_id!(
+    /// A lead (a contact being prospected): `lead_` and 26 base32 characters.
+    LeadId,
+    "lead_"
+);
+
+/// The workspace Durable Object name of an org: one workspace per org.
+pub fn workspace_object_name(org: &OrgId) -> String {
+    format!("workspace/{}", org.as_str())
 }
 
 /// The Chat Controller Durable Object name for a chat of an org.
@@ -137,6 +159,14 @@ mod tests {
             "chat_0123456789abcdefghjkmnpqri"] {
             assert_eq!(ChatId::parse(raw), None, "{raw}");
         }
+    }
+
+    #[test]
+    fn lead_and_chat_ids_do_not_mix() {
+        let lead = LeadId::from_random([1; 16]);
+        assert!(LeadId::parse(lead.as_str()).is_some());
+        assert!(ChatId::parse(lead.as_str()).is_none());
+        assert!(LeadId::parse(ChatId::from_random([1; 16]).as_str()).is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! The table is the single source of truth for which routes exist: the worker dispatches on
 //! [`resolve`], and a test checks `docs/openapi.yaml` against [`ROUTES`].
 
-use crate::ids::ChatId;
+use crate::ids::{ChatId, LeadId};
 use crate::ApiError;
 
 /// Something the orchestrator can do.
@@ -19,9 +19,16 @@ pub enum RouteName {
     PostMessage,
     ListTurns,
     ChatSocket,
+    GetSettings,
+    UpdateSettings,
+    ListLeads,
+    CreateLead,
+    GetLead,
+    SendToLead,
+    ListDecisions,
 }
 
-/// Every route: method, path template, name. `{chat_id}` matches one path segment.
+/// Every route: method, path template, name. `{chat_id}` and `{lead_id}` match one segment.
 pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("GET", "/health", RouteName::Health),
     ("GET", "/ready", RouteName::Ready),
@@ -33,6 +40,13 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("POST", "/v1/chats/{chat_id}/messages", RouteName::PostMessage),
     ("GET", "/v1/chats/{chat_id}/turns", RouteName::ListTurns),
     ("GET", "/v1/chats/{chat_id}/ws", RouteName::ChatSocket),
+    ("GET", "/v1/workspace/settings", RouteName::GetSettings),
+    ("PUT", "/v1/workspace/settings", RouteName::UpdateSettings),
+    ("GET", "/v1/leads", RouteName::ListLeads),
+    ("POST", "/v1/leads", RouteName::CreateLead),
+    ("GET", "/v1/leads/{lead_id}", RouteName::GetLead),
+    ("POST", "/v1/leads/{lead_id}/sends", RouteName::SendToLead),
+    ("GET", "/v1/leads/{lead_id}/decisions", RouteName::ListDecisions),
 ];
 
 /// A matched route with its path parameters.
@@ -40,10 +54,11 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
 pub struct Route {
     pub name: RouteName,
     pub chat: Option<ChatId>,
+    pub lead: Option<LeadId>,
 }
 
-/// Matches a request. A chat id that is not well formed is an unknown chat (404), exactly as
-/// a well-formed id that does not exist.
+/// Matches a request. An id that is not well formed is unknown (404), exactly as a
+/// well-formed id that does not exist.
 pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let mut allowed: Vec<&str> = Vec::new();
@@ -53,11 +68,13 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
             allowed.push(m);
             continue;
         }
-        let chat = match param {
-            Some(raw) => Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
-            None => None,
-        };
-        return Ok(Route { name: *name, chat });
+        let (mut chat, mut lead) = (None, None);
+        match param {
+            Some(("{chat_id}", raw)) => chat = Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
+            Some(("{lead_id}", raw)) => lead = Some(LeadId::parse(raw).ok_or(ApiError::UnknownLead)?),
+            _ => {}
+        }
+        return Ok(Route { name: *name, chat, lead });
     }
     if allowed.is_empty() {
         Err(ApiError::NotFound)
@@ -66,8 +83,9 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     }
 }
 
-/// `Some(param)` when the template matches; the inner option is the `{chat_id}` segment.
-fn match_template<'a>(template: &str, segments: &[&'a str]) -> Option<Option<&'a str>> {
+/// `Some(param)` when the template matches; the inner option is the parameter's placeholder
+/// and its segment.
+fn match_template<'t, 'a>(template: &'t str, segments: &[&'a str]) -> Option<Option<(&'t str, &'a str)>> {
     let parts: Vec<&str> = template.split('/').collect();
     if parts.len() != segments.len() {
         return None;
@@ -78,7 +96,7 @@ fn match_template<'a>(template: &str, segments: &[&'a str]) -> Option<Option<&'a
             if seg.is_empty() {
                 return None;
             }
-            param = Some(*seg);
+            param = Some((*part, *seg));
         } else if part != seg {
             return None;
         }
@@ -91,14 +109,16 @@ mod tests {
     use super::*;
 
     const CHAT: &str = "chat_0123456789abcdefghjkmnpqrs";
+    const LEAD: &str = "lead_0123456789abcdefghjkmnpqrs";
 
     #[test]
     fn every_table_entry_resolves_to_itself() {
         for (method, template, name) in ROUTES {
-            let path = template.replace("{chat_id}", CHAT);
+            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD);
             let route = resolve(method, &path).unwrap();
             assert_eq!(route.name, *name);
             assert_eq!(route.chat.is_some(), template.contains("{chat_id}"));
+            assert_eq!(route.lead.is_some(), template.contains("{lead_id}"));
         }
     }
 
@@ -111,6 +131,7 @@ mod tests {
             Err(ApiError::MethodNotAllowed { allowed: "GET, POST".into() })
         );
         assert_eq!(resolve("GET", "/v1/chats/not-a-chat/messages"), Err(ApiError::UnknownChat));
+        assert_eq!(resolve("GET", &format!("/v1/leads/{CHAT}")), Err(ApiError::UnknownLead));
         assert_eq!(resolve("GET", "/v1/chats/").unwrap().name, RouteName::ListChats);
     }
 }

@@ -55,6 +55,7 @@ fn every_status_the_router_can_produce_is_documented_somewhere() {
         ApiError::PayloadTooLarge { what: "x", limit: 1 },
         ApiError::UnsupportedMediaType(String::new()),
         ApiError::UnknownChat,
+        ApiError::UnknownLead,
         ApiError::UpgradeRequired,
         ApiError::Unauthenticated,
     ];

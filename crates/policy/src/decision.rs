@@ -23,9 +23,9 @@ pub enum RuleId {
     SundayHold,
 }
 
-/// Why a send was not allowed (stable codes, stored and shown to operators).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+/// Why a send was not allowed (stable codes, stored and shown to operators). Serialised as
+/// [`ReasonCode::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReasonCode {
     KillSwitchOn,
     ContactOptedOut,
@@ -67,6 +67,12 @@ impl ReasonCode {
             QuietHours => "QUIET_HOURS",
             SundayHold => "SUNDAY_HOLD",
         }
+    }
+}
+
+impl Serialize for ReasonCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

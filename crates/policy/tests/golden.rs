@@ -223,3 +223,19 @@ fn deferrals_name_a_time_when_the_send_would_pass() {
         }
     }
 }
+
+#[test]
+fn reason_codes_serialise_as_their_stable_names() {
+    for (case, _) in table() {
+        let d = case.run();
+        let json = serde_json::to_value(&d.reasons).unwrap();
+        let names: Vec<&str> = d.reasons.iter().map(|r| r.as_str()).collect();
+        assert_eq!(json, serde_json::json!(names), "{}", case.name);
+        let trace = serde_json::to_value(&d.rule_trace).unwrap();
+        for (t, rule) in trace.as_array().unwrap().iter().zip(&d.rule_trace) {
+            if let RuleOutcome::Deny { reason } | RuleOutcome::Review { reason } | RuleOutcome::Defer { reason, .. } = rule.outcome {
+                assert_eq!(t["reason"], reason.as_str());
+            }
+        }
+    }
+}

@@ -1,4 +1,10 @@
-//! Helpers the worker shells share for the Workers runtime.
+//! Helpers the worker shells share for the Workers runtime: timers, randomness, and the
+//! Durable Object SQLite plumbing (the `meta` table and migrations, transactions, responses).
+
+pub mod meta;
+pub mod random;
+pub mod responses;
+pub mod transaction;
 
 use futures::future::{select, Either};
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! The Chat Controller's request handlers.
 
-use super::responses::{error, json};
+use runtime_support::responses::{error, json};
 use super::{schema, sockets, store, ChatController};
-use crate::transaction::transaction;
+use runtime_support::transaction::transaction;
 use domain::chat::ChatView;
 use domain::events::ChatEvent;
 use domain::message::{MessageView, NewUserMessage, Role};

@@ -8,7 +8,7 @@
 //! `GET /ping`.
 
 mod handlers;
-mod responses;
+use runtime_support::responses;
 pub(crate) mod schema;
 mod sockets;
 pub(crate) mod store;

@@ -51,11 +51,5 @@ pub fn is_initialised(sql: &SqlStorage) -> Result<bool> {
 
 /// Creates `meta` and applies every pending migration. Call inside a transaction.
 pub fn migrate(sql: &SqlStorage) -> Result<()> {
-    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)", None)?;
-    let current = super::store::meta_get(sql, "schema_version")?.and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
-    for (i, ddl) in MIGRATIONS.iter().enumerate().skip(current) {
-        sql.exec(ddl, None)?;
-        super::store::meta_set(sql, "schema_version", &(i + 1).to_string())?;
-    }
-    Ok(())
+    runtime_support::meta::migrate(sql, MIGRATIONS)
 }

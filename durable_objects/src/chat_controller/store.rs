@@ -8,22 +8,7 @@ use domain::turn::{TurnError, TurnState, TurnView};
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue as V};
 
-pub fn meta_get(sql: &SqlStorage, key: &str) -> Result<Option<String>> {
-    #[derive(Deserialize)]
-    struct Row {
-        value: String,
-    }
-    let rows: Vec<Row> = sql.exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?.to_array()?;
-    Ok(rows.into_iter().next().map(|r| r.value))
-}
-
-pub fn meta_set(sql: &SqlStorage, key: &str, value: &str) -> Result<()> {
-    sql.exec(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        vec![key.into(), value.into()],
-    )?;
-    Ok(())
-}
+pub use runtime_support::meta::{meta_get, meta_set};
 
 #[derive(Deserialize)]
 struct MessageRow {

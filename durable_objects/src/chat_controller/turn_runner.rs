@@ -2,7 +2,7 @@
 //! every client as it arrives and storing the final message with the turn's end.
 
 use super::{sockets, store, ChatController};
-use crate::transaction::transaction;
+use runtime_support::transaction::transaction;
 use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
 use domain::context::{assemble, conversation_for, ContextBudget};
 use domain::events::{ChatEvent, PartialReply};

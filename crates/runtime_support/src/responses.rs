@@ -1,4 +1,4 @@
-//! The one place the Chat Controller turns results into HTTP responses.
+//! The one place Durable Objects turn results into HTTP responses.
 
 use domain::ApiError;
 use serde::Serialize;

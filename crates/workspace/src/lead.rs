@@ -1,0 +1,104 @@
+//! Leads: the contacts a workspace prospects.
+
+use domain::json_fields::{optional_str, parse_object, required_str};
+use domain::message::MAX_BODY_BYTES;
+use domain::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+const MAX_TEXT: usize = 200;
+
+/// A validated `POST /v1/leads` body. The time zone's existence is checked by the shell, which
+/// holds the zone database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLead {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub time_zone: Option<String>,
+    pub industry: Option<String>,
+    pub company_stage: Option<String>,
+    pub employees: Option<u32>,
+}
+
+impl NewLead {
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge { what: "request body", limit: MAX_BODY_BYTES });
+        }
+        let obj = parse_object(body)?;
+        let text = |field: &'static str, value: Option<&str>| -> Result<Option<String>, ApiError> {
+            match value.map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(v) if v.chars().count() > MAX_TEXT => Err(ApiError::InvalidField { field, reason: format!("must be at most {MAX_TEXT} characters") }),
+                Some(v) => Ok(Some(v.to_owned())),
+            }
+        };
+        let name = text("name", Some(required_str(&obj, "name")?))?.ok_or(ApiError::InvalidField { field: "name", reason: "must not be empty".into() })?;
+        let email = text("email", optional_str(&obj, "email")?)?;
+        if let Some(e) = &email {
+            let valid = e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.ends_with('.') && !e.contains(char::is_whitespace));
+            if !valid {
+                return Err(ApiError::InvalidField { field: "email", reason: "must be an email address".into() });
+            }
+        }
+        let employees = match obj.get("employees") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or(ApiError::InvalidField { field: "employees", reason: "must be a non-negative integer".into() })?),
+        };
+        Ok(NewLead {
+            name,
+            email,
+            phone: text("phone", optional_str(&obj, "phone")?)?,
+            time_zone: text("time_zone", optional_str(&obj, "time_zone")?)?,
+            industry: text("industry", optional_str(&obj, "industry")?)?,
+            company_stage: text("company_stage", optional_str(&obj, "company_stage")?)?,
+            employees,
+        })
+    }
+}
+
+/// A lead as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadView {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub time_zone: Option<String>,
+    pub industry: Option<String>,
+    pub company_stage: Option<String>,
+    pub employees: Option<u32>,
+    pub stage: String,
+    pub opted_out: bool,
+    pub human_takeover: bool,
+    pub created_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_a_lead_and_trims_optional_fields() {
+        let l = NewLead::from_body(br#"{"name":" Ada ","email":"ada@acme.io","time_zone":"Europe/London","employees":40,"industry":""}"#).unwrap();
+        assert_eq!(l.name, "Ada");
+        assert_eq!(l.employees, Some(40));
+        assert_eq!(l.industry, None);
+    }
+
+    #[test]
+    fn refuses_bad_leads() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"{}", "missing_field"),
+            (br#"{"name":"  "}"#, "invalid_field"),
+            (br#"{"name":"A","email":"nope"}"#, "invalid_field"),
+            (br#"{"name":"A","employees":-3}"#, "invalid_field"),
+            (br#"{"name":"A","employees":"ten"}"#, "invalid_field"),
+            (b"{", "malformed_json"),
+        ];
+        for (body, code) in cases {
+            assert_eq!(NewLead::from_body(body).unwrap_err().code(), code, "{}", String::from_utf8_lossy(body));
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Asking to send a message to a lead, and the recorded decision that answers.
+
+use domain::ids::ClientId;
+use domain::message::NewUserMessage;
+use domain::ApiError;
+use policy::{Decision, ReasonCode, RuleTrace, Verdict};
+use serde::Serialize;
+
+/// A validated `POST /v1/leads/{id}/sends` body: `{ "client_id", "content" }`. A person is
+/// sending (the agent's sends come through drafts and the follow-up loops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSend {
+    pub client_id: ClientId,
+    pub content: String,
+}
+
+impl NewSend {
+    /// Same shape and limits as a chat message: a client id that makes retries idempotent and a
+    /// non-blank text of at most 16 KiB.
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        let m = NewUserMessage::from_body(body)?;
+        Ok(NewSend { client_id: m.client_id, content: m.content })
+    }
+}
+
+/// A recorded policy decision as clients (and the audit trail) see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionView {
+    pub id: i64,
+    pub lead_id: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub reasons: Vec<ReasonCode>,
+    pub rule_trace: Vec<RuleTrace>,
+    pub decided_at: i64,
+    pub origin: String,
+    /// What to do next, for a person reading a refusal.
+    pub next_step: String,
+}
+
+/// The next safe action for a verdict, shown with every refusal.
+pub fn next_step(decision: &Decision) -> String {
+    match decision.verdict {
+        Verdict::Allow => "Sent.".into(),
+        Verdict::Defer { .. } => "Not sent. Try again after the time given in `until`, or schedule it then.".into(),
+        Verdict::Review => "Not sent. A person must review the strategy for this lead first.".into(),
+        Verdict::Deny => match decision.reasons.first() {
+            Some(ReasonCode::ContactOptedOut) => "Never contact this lead again: they opted out.".into(),
+            Some(ReasonCode::KillSwitchOn) => "Every send is stopped by the kill switch; an admin can lift it.".into(),
+            Some(ReasonCode::UnansweredLimit) => "Stop here: five messages went unanswered. Wait for a reply.".into(),
+            Some(ReasonCode::DraftOnlyMode) => "Save it as a draft for a person to send.".into(),
+            Some(ReasonCode::HumanTakeover) => "A person has taken over this lead; they send by hand.".into(),
+            _ => "Not sent; see the reasons.".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_sends() {
+        assert!(NewSend::from_body(br#"{"client_id":"s1","content":"Hi"}"#).is_ok());
+        assert_eq!(NewSend::from_body(br#"{"client_id":"s1"}"#).unwrap_err().code(), "missing_field");
+        assert_eq!(NewSend::from_body(br#"{"client_id":"s 1","content":"x"}"#).unwrap_err().code(), "invalid_field");
+        assert_eq!(NewSend::from_body(br#"{"client_id":"s1","content":" "}"#).unwrap_err().code(), "invalid_field");
+    }
+}

@@ -1,0 +1,140 @@
+//! The org's policy settings: reading them and changing them.
+
+use domain::json_fields::parse_object;
+use domain::message::MAX_BODY_BYTES;
+use domain::ApiError;
+use policy::{Mode, OrgSettings};
+use serde_json::{json, Map, Value};
+
+/// The settings as clients see them (and as the workspace stores them).
+pub fn to_json(s: &OrgSettings) -> Value {
+    json!({
+        "mode": match s.mode { Mode::DraftOnly => "DRAFT_ONLY", Mode::SendAllowed => "SEND_ALLOWED" },
+        "kill_switch": s.kill_switch,
+        "sunday_hold": s.sunday_hold,
+        "default_time_zone": s.default_zone,
+        "daily_quota": s.daily_quota,
+        "weekly_quota": s.weekly_quota,
+        "contact_weekly_cap": s.contact_weekly_cap,
+        "min_confidence": s.min_confidence,
+        "max_risk": s.max_risk,
+        "guardrails": {
+            "blocked_industries": s.guardrails.blocked_industries,
+            "allowed_stages": s.guardrails.allowed_stages,
+            "min_employees": s.guardrails.min_employees,
+            "max_employees": s.guardrails.max_employees,
+        },
+    })
+}
+
+/// Reads stored settings; anything missing or unreadable keeps its default.
+pub fn from_stored(stored: Option<&str>) -> OrgSettings {
+    let mut s = OrgSettings::default();
+    if let Some(Ok(Value::Object(obj))) = stored.map(serde_json::from_str::<Value>) {
+        let _ = apply(&mut s, &obj);
+    }
+    s
+}
+
+/// Applies a `PUT /v1/workspace/settings` body (any subset of the fields) to `current`.
+/// All or nothing: on any invalid field, `current` is unchanged. The zone's existence is
+/// checked by the shell.
+pub fn patch(current: &OrgSettings, body: &[u8]) -> Result<OrgSettings, ApiError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge { what: "request body", limit: MAX_BODY_BYTES });
+    }
+    let obj = parse_object(body)?;
+    let mut next = current.clone();
+    apply(&mut next, &obj)?;
+    Ok(next)
+}
+
+fn invalid(field: &'static str, reason: &str) -> ApiError {
+    ApiError::InvalidField { field, reason: reason.to_owned() }
+}
+
+fn apply(s: &mut OrgSettings, obj: &Map<String, Value>) -> Result<(), ApiError> {
+    for (key, value) in obj {
+        match key.as_str() {
+            "mode" => {
+                s.mode = match value.as_str() {
+                    Some("DRAFT_ONLY") => Mode::DraftOnly,
+                    Some("SEND_ALLOWED") => Mode::SendAllowed,
+                    _ => return Err(invalid("mode", "must be DRAFT_ONLY or SEND_ALLOWED")),
+                }
+            }
+            "kill_switch" => s.kill_switch = value.as_bool().ok_or(invalid("kill_switch", "must be a boolean"))?,
+            "sunday_hold" => s.sunday_hold = value.as_bool().ok_or(invalid("sunday_hold", "must be a boolean"))?,
+            "default_time_zone" => s.default_zone = value.as_str().filter(|z| !z.trim().is_empty()).ok_or(invalid("default_time_zone", "must be an IANA zone name"))?.to_owned(),
+            "daily_quota" => s.daily_quota = count(value, "daily_quota")?,
+            "weekly_quota" => s.weekly_quota = count(value, "weekly_quota")?,
+            "contact_weekly_cap" => s.contact_weekly_cap = count(value, "contact_weekly_cap")?,
+            "min_confidence" => s.min_confidence = percent(value, "min_confidence")?,
+            "max_risk" => s.max_risk = percent(value, "max_risk")?,
+            "guardrails" => {
+                let g = value.as_object().ok_or(invalid("guardrails", "must be an object"))?;
+                for (gk, gv) in g {
+                    match gk.as_str() {
+                        "blocked_industries" => s.guardrails.blocked_industries = strings(gv, "guardrails")?,
+                        "allowed_stages" => s.guardrails.allowed_stages = strings(gv, "guardrails")?,
+                        "min_employees" => s.guardrails.min_employees = optional_count(gv)?,
+                        "max_employees" => s.guardrails.max_employees = optional_count(gv)?,
+                        _ => return Err(invalid("guardrails", &format!("unknown field `{gk}`"))),
+                    }
+                }
+            }
+            other => return Err(ApiError::InvalidField { field: "settings", reason: format!("unknown field `{other}`") }),
+        }
+    }
+    Ok(())
+}
+
+fn count(v: &Value, field: &'static str) -> Result<u32, ApiError> {
+    v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or(invalid(field, "must be a non-negative integer"))
+}
+
+fn optional_count(v: &Value) -> Result<Option<u32>, ApiError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    count(v, "guardrails").map(Some)
+}
+
+fn percent(v: &Value, field: &'static str) -> Result<u8, ApiError> {
+    v.as_u64().filter(|n| *n <= 100).map(|n| n as u8).ok_or(invalid(field, "must be an integer from 0 to 100"))
+}
+
+fn strings(v: &Value, field: &'static str) -> Result<Vec<String>, ApiError> {
+    v.as_array()
+        .and_then(|a| a.iter().map(|x| x.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
+        .ok_or(invalid(field, "lists must hold strings"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_draft_only_with_the_sunday_hold() {
+        let v = to_json(&from_stored(None));
+        assert_eq!(v["mode"], "DRAFT_ONLY");
+        assert_eq!(v["sunday_hold"], true);
+        assert_eq!(v["kill_switch"], false);
+    }
+
+    #[test]
+    fn patches_round_trip_through_storage() {
+        let s = patch(&OrgSettings::default(), br#"{"mode":"SEND_ALLOWED","kill_switch":true,"daily_quota":5,"guardrails":{"blocked_industries":["gambling"],"max_employees":500}}"#).unwrap();
+        let stored = to_json(&s).to_string();
+        assert_eq!(from_stored(Some(&stored)), s);
+        assert_eq!(s.guardrails.max_employees, Some(500));
+    }
+
+    #[test]
+    fn a_bad_field_changes_nothing() {
+        let current = OrgSettings::default();
+        for body in [&br#"{"mode":"YOLO"}"#[..], br#"{"kill_switch":"yes"}"#, br#"{"max_risk":101}"#, br#"{"sunday_hold":false,"surprise":1}"#, b"[]"] {
+            assert!(patch(&current, body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+}

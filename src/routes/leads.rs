@@ -1,0 +1,32 @@
+//! Routes served by the org's Workspace object: leads, sends and the policy settings. The
+//! object is named from the caller's org, so another org's leads are simply not there: the same
+//! 404 `unknown_lead` as a lead that does not exist.
+
+use super::require_json;
+use crate::error::unavailable;
+use crate::identity::Identity;
+use domain::ids::workspace_object_name;
+use domain::message::MAX_BODY_BYTES;
+use domain::ApiError;
+use wasm_bindgen::JsValue;
+use worker::{Env, Method, Request, RequestInit, Response};
+
+/// Forwards the request to the workspace at `path`, with its body for writes. Bodies are
+/// validated by the workspace, which holds the time-zone database.
+pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str) -> Result<Response, ApiError> {
+    let method = req.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone());
+    if matches!(method, Method::Post | Method::Put) {
+        require_json(&req)?;
+        let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge { what: "request body", limit: MAX_BODY_BYTES });
+        }
+        init.with_body(Some(JsValue::from(js_sys::Uint8Array::from(body.as_slice()))));
+    }
+    let inner = Request::new_with_init(&format!("https://workspace{path}"), &init).map_err(|e| unavailable("workspace", e))?;
+    let ns = env.durable_object("WORKSPACE").map_err(|e| unavailable("workspace", e))?;
+    let stub = ns.get_by_name(&workspace_object_name(&who.org)).map_err(|e| unavailable("workspace", e))?;
+    stub.fetch_with_request(inner).await.map_err(|e| unavailable("workspace", e))
+}

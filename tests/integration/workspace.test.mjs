@@ -1,0 +1,153 @@
+// The org's Workspace object on the real runtime: leads, policy settings, and sends decided by
+// the send policy with every decision recorded. Concurrent sends to one contact are decided
+// one at a time: exactly one goes out.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startStack } from "../support/stack.mjs";
+import { call } from "../support/client.mjs";
+
+let stack;
+before(async () => {
+  stack = await startStack();
+});
+after(async () => {
+  await stack?.stop();
+});
+
+// A fixed-offset zone in which it is now between 10:00 and 19:59, so quiet hours do not
+// interfere whatever time the test runs. (`Etc/GMT-3` is UTC+3: the sign is inverted.)
+function daytimeZone() {
+  const hour = new Date().getUTCHours();
+  for (let offset = -12; offset <= 14; offset++) {
+    const local = (((hour + offset) % 24) + 24) % 24;
+    if (local >= 10 && local <= 18) return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+  }
+  throw new Error("no daytime zone");
+}
+
+async function lead(body) {
+  const res = await call(stack, "POST", "/v1/leads", { body });
+  assert.equal(res.status, 201, res.text);
+  return res.json;
+}
+
+test("leads are created, validated and listed", async () => {
+  const l = await lead({ name: "Ada Lovelace", email: "ada@analytical.io", time_zone: "Europe/London", industry: "software", employees: 40 });
+  assert.match(l.id, /^lead_[0-9a-z]{26}$/);
+  assert.equal(l.stage, "new");
+  assert.equal((await call(stack, "GET", `/v1/leads/${l.id}`)).json.name, "Ada Lovelace");
+  assert.ok((await call(stack, "GET", "/v1/leads")).json.leads.some((x) => x.id === l.id));
+  const bad = [
+    [{ name: "X", time_zone: "Mars/Olympus_Mons" }, 400, "invalid_field"],
+    [{ name: "X", email: "not-an-email" }, 400, "invalid_field"],
+    [{ email: "x@y.io" }, 400, "missing_field"],
+  ];
+  for (const [body, status, code] of bad) {
+    const res = await call(stack, "POST", "/v1/leads", { body });
+    assert.equal(res.status, status, res.text);
+    assert.equal(res.json.error.code, code);
+  }
+  const unknown = await call(stack, "GET", "/v1/leads/lead_00000000000000000000000000");
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.json.error.code, "unknown_lead");
+});
+
+test("settings default to draft-only and change all or nothing", async () => {
+  const initial = (await call(stack, "GET", "/v1/workspace/settings")).json;
+  assert.equal(initial.mode, "DRAFT_ONLY");
+  assert.equal(initial.sunday_hold, true);
+  const bad = await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, mode: "YOLO" } });
+  assert.equal(bad.status, 400);
+  assert.equal((await call(stack, "GET", "/v1/workspace/settings")).json.sunday_hold, true, "nothing changed");
+  const badZone = await call(stack, "PUT", "/v1/workspace/settings", { body: { default_time_zone: "Nowhere/Land" } });
+  assert.equal(badZone.status, 400);
+  const ok = await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.sunday_hold, false);
+});
+
+test("50 concurrent sends to one contact: exactly one is allowed, the rest deferred with reasons", async () => {
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false } });
+  const l = await lead({ name: "Grace Hopper", time_zone: daytimeZone() });
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: `burst-${i}`, content: `Hello ${i}` } })),
+  );
+  const allowed = results.filter((r) => r.status === 201);
+  assert.equal(allowed.length, 1, results.map((r) => r.status).join(","));
+  assert.equal(allowed[0].json.decision.verdict, "allow");
+  const refused = results.filter((r) => r.status === 200);
+  assert.equal(refused.length, 49);
+  for (const r of refused) {
+    assert.equal(r.json.decision.verdict, "defer");
+    assert.deepEqual(r.json.decision.reasons, ["CONTACT_24H_LIMIT"]);
+    assert.equal(r.json.sent, null);
+    assert.ok(r.json.decision.until > Date.now() + 23 * 3600_000);
+    assert.ok(r.json.decision.next_step.length > 0);
+    assert.equal(r.json.decision.rule_trace.length, 14, "every rule is traced");
+  }
+  const decisions = (await call(stack, "GET", `/v1/leads/${l.id}/decisions`)).json.decisions;
+  assert.equal(decisions.length, 50, "every decision is recorded");
+  assert.equal(decisions.filter((d) => d.verdict === "allow").length, 1);
+
+  const clientId = allowed[0].json.sent && allowed[0].json.decision ? results.indexOf(allowed[0]) : -1;
+  const retry = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: `burst-${clientId}`, content: `Hello ${clientId}` } });
+  assert.equal(retry.status, 200);
+  assert.equal(retry.json.duplicate, true);
+  assert.equal(retry.json.sent.id, allowed[0].json.sent.id);
+  assert.equal((await call(stack, "GET", `/v1/leads/${l.id}/decisions`)).json.decisions.length, 50, "a retried send is not decided again");
+});
+
+test("the kill switch stops every send, with its reason and the next step", async () => {
+  const l = await lead({ name: "Katherine Johnson", time_zone: daytimeZone() });
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { kill_switch: true, sunday_hold: false } });
+  const res = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "ks-1", content: "Hi" } });
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { kill_switch: false } });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.decision.verdict, "deny");
+  assert.deepEqual(res.json.decision.reasons, ["KILL_SWITCH_ON"]);
+  assert.match(res.json.decision.next_step, /kill switch/);
+  const after = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "ks-2", content: "Hi" } });
+  assert.equal(after.status, 201, "allowed once the switch is off");
+});
+
+test("sends to unknown leads and bad send bodies write nothing", async () => {
+  const l = await lead({ name: "Dorothy Vaughan", time_zone: daytimeZone() });
+  const cases = [
+    [await call(stack, "POST", "/v1/leads/lead_00000000000000000000000000/sends", { body: { client_id: "u1", content: "x" } }), 404],
+    [await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "u2" } }), 400],
+    [await call(stack, "POST", `/v1/leads/${l.id}/sends`, { raw: "{", headers: { "Content-Type": "application/json" } }), 400],
+    [await call(stack, "POST", `/v1/leads/${l.id}/sends`, { raw: "x", headers: { "Content-Type": "text/plain" } }), 415],
+  ];
+  for (const [res, status] of cases) assert.equal(res.status, status, res.text);
+  assert.equal((await call(stack, "GET", `/v1/leads/${l.id}/decisions`)).json.decisions.length, 0);
+});
+
+// Local wall-clock parts of an instant in a zone, from Node's own Intl (independent of the
+// worker's code).
+function localParts(zone, t) {
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", hour: "numeric", minute: "numeric" }).formatToParts(new Date(t));
+  const get = (type) => Number(parts.find((p) => p.type === type).value);
+  return { hour: get("hour"), minute: get("minute") };
+}
+
+test("quiet hours are read in the contact's own zone, daylight saving included", async () => {
+  const zones = ["America/Los_Angeles", "America/New_York", "America/Sao_Paulo", "Europe/London", "Europe/Berlin", "Asia/Kolkata", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland", "Australia/Lord_Howe"];
+  const now = Date.now();
+  const quiet = zones.filter((z) => {
+    const { hour } = localParts(z, now);
+    return hour >= 21 || hour < 8;
+  });
+  assert.ok(quiet.length > 0, "some zone is in quiet hours at any time");
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false } });
+  for (const zone of quiet) {
+    const l = await lead({ name: `Night owl in ${zone}`, time_zone: zone });
+    const res = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: `q-${zone.replace("/", "-")}`, content: "Hi" } });
+    assert.equal(res.json.decision.verdict, "defer", `${zone}: ${res.text}`);
+    assert.deepEqual(res.json.decision.reasons, ["QUIET_HOURS"]);
+    // The first whole minute after now whose local time is 09:00.
+    let expected = Math.ceil(Date.now() / 60_000) * 60_000;
+    while (!(localParts(zone, expected).hour === 9 && localParts(zone, expected).minute === 0)) expected += 60_000;
+    assert.equal(res.json.decision.until, expected, `${zone}: deferred to local 09:00`);
+  }
+});

@@ -1,0 +1,127 @@
+//! The workspace's request handlers.
+
+use runtime_support::responses::{error, json};
+use crate::{outbox, store, Workspace};
+use runtime_support::meta::{meta_get, meta_set};
+use runtime_support::transaction::transaction;
+use domain::ids::LeadId;
+use domain::ApiError;
+use policy::{decide, Origin, SendRequest, Verdict};
+use runtime_support::random;
+use workspace::lead::NewLead;
+use workspace::send::{next_step, NewSend};
+use workspace::settings;
+use worker::*;
+
+const LIST_LIMIT: u32 = 500;
+
+impl Workspace {
+    fn settings(&self) -> Result<policy::OrgSettings> {
+        Ok(settings::from_stored(meta_get(&self.state.storage().sql(), "settings")?.as_deref()))
+    }
+
+    pub(super) fn get_settings(&self) -> Result<Response> {
+        json(200, &settings::to_json(&self.settings()?))
+    }
+
+    pub(super) async fn put_settings(&self, mut req: Request) -> Result<Response> {
+        let body = req.bytes().await?;
+        let next = match settings::patch(&self.settings()?, &body) {
+            Ok(s) => s,
+            Err(e) => return error(&e),
+        };
+        if !self.zones.is_known(&next.default_zone) {
+            return error(&ApiError::InvalidField { field: "default_time_zone", reason: format!("unknown time zone `{}`", next.default_zone) });
+        }
+        meta_set(&self.state.storage().sql(), "settings", &settings::to_json(&next).to_string())?;
+        json(200, &settings::to_json(&next))
+    }
+
+    pub(super) fn list_leads(&self) -> Result<Response> {
+        json(200, &serde_json::json!({ "leads": store::list_leads(&self.state.storage().sql(), LIST_LIMIT)? }))
+    }
+
+    pub(super) async fn create_lead(&self, mut req: Request) -> Result<Response> {
+        let body = req.bytes().await?;
+        let lead = match NewLead::from_body(&body) {
+            Ok(l) => l,
+            Err(e) => return error(&e),
+        };
+        if let Some(zone) = &lead.time_zone {
+            if !self.zones.is_known(zone) {
+                return error(&ApiError::InvalidField { field: "time_zone", reason: format!("unknown time zone `{zone}`") });
+            }
+        }
+        let Some(bytes) = random::bytes16() else {
+            return error(&ApiError::Unavailable { dependency: "crypto" });
+        };
+        let id = LeadId::from_random(bytes);
+        let view = store::insert_lead(&self.state.storage().sql(), id.as_str(), &lead, Self::now())?;
+        json(201, &view)
+    }
+
+    pub(super) fn get_lead(&self, id: &str) -> Result<Response> {
+        match store::lead_view(&self.state.storage().sql(), id)? {
+            Some(view) => json(200, &view),
+            None => error(&ApiError::UnknownLead),
+        }
+    }
+
+    pub(super) fn list_decisions(&self, id: &str) -> Result<Response> {
+        let sql = self.state.storage().sql();
+        if store::lead_view(&sql, id)?.is_none() {
+            return error(&ApiError::UnknownLead);
+        }
+        json(200, &serde_json::json!({ "decisions": store::decisions(&sql, id, LIST_LIMIT)? }))
+    }
+
+    /// Decides and records a person's send to a lead. The policy check, the decision record
+    /// and the outbox write happen in one synchronous transaction: no `await` separates the
+    /// check from the write that depends on it, so concurrent sends are decided one at a time.
+    pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
+        let body = req.bytes().await?;
+        let new = match NewSend::from_body(&body) {
+            Ok(s) => s,
+            Err(e) => return error(&e),
+        };
+        let sql = self.state.storage().sql();
+        let settings = self.settings()?;
+        let zones = self.zones.clone();
+        let lead_id = id.to_owned();
+        let now = Self::now();
+        let outcome = transaction(&self.state.storage(), move || {
+            let Some(contact) = store::lead_contact(&sql, &lead_id)? else { return Ok(None) };
+            if let Some((send_id, decision_id, content, created_at)) = store::sent_by_client_id(&sql, new.client_id.as_str())? {
+                let decision = store::decisions(&sql, &lead_id, LIST_LIMIT)?.into_iter().find(|d| d["id"] == decision_id);
+                return Ok(Some((200, serde_json::json!({ "decision": decision, "sent": { "id": send_id, "content": content, "created_at": created_at }, "duplicate": true }))));
+            }
+            let history = store::history(&sql, &lead_id, now)?;
+            let request = SendRequest { contact_id: lead_id.clone(), origin: Origin::Human, confidence: 100, risk: 0 };
+            let decision = decide(&request, &contact, &history, &settings, zones.as_ref(), now);
+            let (verdict, until) = match decision.verdict {
+                Verdict::Allow => ("allow", None),
+                Verdict::Deny => ("deny", None),
+                Verdict::Review => ("review", None),
+                Verdict::Defer { until } => ("defer", Some(until)),
+            };
+            let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
+            let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
+            let decision_id = store::insert_decision(&sql, &lead_id, new.client_id.as_str(), "human", verdict, until, &reasons, &trace, now)?;
+            let view = serde_json::json!({
+                "id": decision_id, "lead_id": lead_id, "origin": "human", "verdict": verdict, "until": until, "decided_at": now,
+                "reasons": decision.reasons, "rule_trace": decision.rule_trace, "next_step": next_step(&decision),
+            });
+            match decision.into_permit() {
+                Some(permit) => {
+                    let send_id = outbox::send(&sql, permit, decision_id, new.client_id.as_str(), &new.content)?;
+                    Ok(Some((201, serde_json::json!({ "decision": view, "sent": { "id": send_id, "content": new.content, "created_at": now }, "duplicate": false }))))
+                }
+                None => Ok(Some((200, serde_json::json!({ "decision": view, "sent": null, "duplicate": false })))),
+            }
+        })?;
+        match outcome {
+            Some((status, body)) => json(status, &body),
+            None => error(&ApiError::UnknownLead),
+        }
+    }
+}

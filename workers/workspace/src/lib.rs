@@ -1,0 +1,89 @@
+//! The workspace worker. It hosts the Workspace Durable Object: one per org, named
+//! `workspace/{org_id}` by the orchestrator, which reaches it through its `WORKSPACE` binding
+//! (this worker has no public route of its own).
+//!
+//! It owns the org's leads, their contact history, the policy settings, every send decision and
+//! the outbox. A send is decided and recorded in one synchronous transaction, so two concurrent
+//! sends to one contact cannot both pass the policy.
+//!
+//! Internal HTTP interface: `GET /ping` (writes nothing), `GET|PUT /settings`, `GET|POST /leads`, `GET /leads/{id}`,
+//! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`.
+
+mod handlers;
+mod outbox;
+mod schema;
+mod store;
+mod zones;
+
+use runtime_support::responses;
+use runtime_support::transaction::transaction;
+use domain::ApiError;
+use std::cell::Cell;
+use std::rc::Rc;
+use worker::wasm_bindgen;
+use worker::*;
+
+/// The worker itself answers nothing: everything goes to the Workspace object.
+#[event(fetch)]
+async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
+    responses::error(&ApiError::NotFound)
+}
+
+/// The Workspace object.
+#[durable_object]
+pub struct Workspace {
+    state: State,
+    /// Time-zone rules from the runtime, shared with transaction closures.
+    zones: Rc<zones::IntlZones>,
+    migrated: Cell<bool>,
+}
+
+impl DurableObject for Workspace {
+    fn new(state: State, _env: Env) -> Self {
+        Workspace { state, zones: Rc::new(zones::IntlZones::default()), migrated: Cell::new(false) }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match self.route(req).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                console_error!("workspace: {e}");
+                responses::error(&ApiError::Unavailable { dependency: "workspace storage" })
+            }
+        }
+    }
+}
+
+impl Workspace {
+    async fn route(&self, req: Request) -> Result<Response> {
+        if req.method() == Method::Get && req.path() == "/ping" {
+            return Response::ok("pong");
+        }
+        self.migrate()?;
+        let path = req.path();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (req.method(), segments.as_slice()) {
+            (Method::Get, ["settings"]) => self.get_settings(),
+            (Method::Put, ["settings"]) => self.put_settings(req).await,
+            (Method::Get, ["leads"]) => self.list_leads(),
+            (Method::Post, ["leads"]) => self.create_lead(req).await,
+            (Method::Get, ["leads", id]) => self.get_lead(id),
+            (Method::Post, ["leads", id, "sends"]) => self.send(id, req).await,
+            (Method::Get, ["leads", id, "decisions"]) => self.list_decisions(id),
+            _ => responses::error(&ApiError::NotFound),
+        }
+    }
+
+    fn migrate(&self) -> Result<()> {
+        if !self.migrated.get() {
+            let sql = self.state.storage().sql();
+            transaction(&self.state.storage(), move || runtime_support::meta::migrate(&sql, schema::MIGRATIONS))?;
+            self.migrated.set(true);
+        }
+        Ok(())
+    }
+
+    fn now() -> i64 {
+        Date::now().as_millis() as i64
+    }
+}

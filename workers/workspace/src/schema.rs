@@ -1,0 +1,51 @@
+//! The workspace's SQLite schema, versioned by a row in `meta`.
+
+/// Migrations in order; the schema version is the number applied.
+pub const MIGRATIONS: &[&str] = &[
+    // v1: leads, the contact history the policy reads, every decision, the outbox.
+    "CREATE TABLE leads (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT,
+        phone TEXT,
+        time_zone TEXT,
+        industry TEXT,
+        company_stage TEXT,
+        employees INTEGER,
+        stage TEXT NOT NULL DEFAULT 'new',
+        opted_out INTEGER NOT NULL DEFAULT 0,
+        human_takeover INTEGER NOT NULL DEFAULT 0,
+        suppressed_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE contact_events (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id),
+        direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX contact_events_by_lead ON contact_events (lead_id, at);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id),
+        client_id TEXT,
+        origin TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        until INTEGER,
+        reasons TEXT NOT NULL,
+        rule_trace TEXT NOT NULL,
+        decided_at INTEGER NOT NULL
+    );
+    CREATE INDEX decisions_by_lead ON decisions (lead_id, id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id),
+        decision_id INTEGER NOT NULL REFERENCES decisions (id),
+        client_id TEXT NOT NULL UNIQUE,
+        content TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_by_time ON outbox (created_at);",
+];
+

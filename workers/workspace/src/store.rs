@@ -1,0 +1,158 @@
+//! Reads and writes of the workspace's tables; synchronous, composed inside transactions.
+
+use policy::{Contact, ContactHistory, ContactZone, HistoryEvent, Millis, DAY};
+use serde::Deserialize;
+use workspace::lead::{LeadView, NewLead};
+use worker::{Result, SqlStorage, SqlStorageValue as V};
+
+#[derive(Deserialize)]
+struct LeadRow {
+    id: String,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    time_zone: Option<String>,
+    industry: Option<String>,
+    company_stage: Option<String>,
+    employees: Option<i64>,
+    stage: String,
+    opted_out: i64,
+    human_takeover: i64,
+    suppressed_until: Option<i64>,
+    created_at: i64,
+}
+
+impl LeadRow {
+    fn view(&self) -> LeadView {
+        LeadView {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone: self.phone.clone(),
+            time_zone: self.time_zone.clone(),
+            industry: self.industry.clone(),
+            company_stage: self.company_stage.clone(),
+            employees: self.employees.and_then(|e| u32::try_from(e).ok()),
+            stage: self.stage.clone(),
+            opted_out: self.opted_out != 0,
+            human_takeover: self.human_takeover != 0,
+            created_at: self.created_at,
+        }
+    }
+
+    /// What the send policy knows of this lead.
+    fn contact(&self) -> Contact {
+        Contact {
+            zone: self.time_zone.clone().map_or(ContactZone::Unknown, ContactZone::Known),
+            opted_out: self.opted_out != 0,
+            suppressed_until: self.suppressed_until,
+            human_takeover: self.human_takeover != 0,
+            industry: self.industry.clone(),
+            company_stage: self.company_stage.clone(),
+            employees: self.employees.and_then(|e| u32::try_from(e).ok()),
+        }
+    }
+}
+
+const LEAD_COLUMNS: &str = "id, name, email, phone, time_zone, industry, company_stage, employees, stage, opted_out, human_takeover, suppressed_until, created_at";
+
+pub fn insert_lead(sql: &SqlStorage, id: &str, lead: &NewLead, now: Millis) -> Result<LeadView> {
+    let opt = |v: &Option<String>| -> V { v.clone().into() };
+    sql.exec(
+        "INSERT INTO leads (id, name, email, phone, time_zone, industry, company_stage, employees, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![id.into(), lead.name.as_str().into(), opt(&lead.email), opt(&lead.phone), opt(&lead.time_zone), opt(&lead.industry), opt(&lead.company_stage), lead.employees.map(i64::from).into(), now.into(), now.into()],
+    )?;
+    Ok(lead_view(sql, id)?.expect("just inserted"))
+}
+
+fn lead_row(sql: &SqlStorage, id: &str) -> Result<Option<LeadRow>> {
+    let rows: Vec<LeadRow> = sql.exec(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?"), vec![id.into()])?.to_array()?;
+    Ok(rows.into_iter().next())
+}
+
+pub fn lead_view(sql: &SqlStorage, id: &str) -> Result<Option<LeadView>> {
+    Ok(lead_row(sql, id)?.map(|r| r.view()))
+}
+
+pub fn lead_contact(sql: &SqlStorage, id: &str) -> Result<Option<Contact>> {
+    Ok(lead_row(sql, id)?.map(|r| r.contact()))
+}
+
+pub fn list_leads(sql: &SqlStorage, limit: u32) -> Result<Vec<LeadView>> {
+    let rows: Vec<LeadRow> = sql.exec(&format!("SELECT {LEAD_COLUMNS} FROM leads ORDER BY created_at DESC, id LIMIT ?"), vec![i64::from(limit).into()])?.to_array()?;
+    Ok(rows.iter().map(LeadRow::view).collect())
+}
+
+/// The lead's messages, and the org's sends over the last week: what the time rules read.
+pub fn history(sql: &SqlStorage, lead_id: &str, now: Millis) -> Result<ContactHistory> {
+    #[derive(Deserialize)]
+    struct Event {
+        direction: String,
+        at: i64,
+    }
+    #[derive(Deserialize)]
+    struct Sent {
+        created_at: i64,
+    }
+    let events: Vec<Event> = sql.exec("SELECT direction, at FROM contact_events WHERE lead_id = ? AND at > ?", vec![lead_id.into(), (now - 30 * DAY).into()])?.to_array()?;
+    let sends: Vec<Sent> = sql.exec("SELECT created_at FROM outbox WHERE created_at > ?", vec![(now - 8 * DAY).into()])?.to_array()?;
+    Ok(ContactHistory {
+        events: events.into_iter().map(|e| if e.direction == "inbound" { HistoryEvent::Inbound(e.at) } else { HistoryEvent::Outbound(e.at) }).collect(),
+        org_sends: sends.into_iter().map(|s| s.created_at).collect(),
+    })
+}
+
+/// Records a decision with its trace; returns its id.
+pub fn insert_decision(sql: &SqlStorage, lead_id: &str, client_id: &str, origin: &str, verdict: &str, until: Option<Millis>, reasons: &str, trace: &str, now: Millis) -> Result<i64> {
+    sql.exec(
+        "INSERT INTO decisions (lead_id, client_id, origin, verdict, until, reasons, rule_trace, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![lead_id.into(), client_id.into(), origin.into(), verdict.into(), until.into(), reasons.into(), trace.into(), now.into()],
+    )?;
+    last_id(sql)
+}
+
+fn last_id(sql: &SqlStorage) -> Result<i64> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+    }
+    Ok(sql.exec("SELECT last_insert_rowid() AS id", None)?.one::<Row>()?.id)
+}
+
+/// A decision row as JSON (its reasons and trace parsed back).
+pub fn decisions(sql: &SqlStorage, lead_id: &str, limit: u32) -> Result<Vec<serde_json::Value>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+        origin: String,
+        verdict: String,
+        until: Option<i64>,
+        reasons: String,
+        rule_trace: String,
+        decided_at: i64,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT id, origin, verdict, until, reasons, rule_trace, decided_at FROM decisions WHERE lead_id = ? ORDER BY id DESC LIMIT ?", vec![lead_id.into(), i64::from(limit).into()])?.to_array()?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "lead_id": lead_id, "origin": r.origin, "verdict": r.verdict, "until": r.until, "decided_at": r.decided_at,
+                "reasons": serde_json::from_str::<serde_json::Value>(&r.reasons).unwrap_or_default(),
+                "rule_trace": serde_json::from_str::<serde_json::Value>(&r.rule_trace).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+/// A send already recorded under this client id, with the decision that allowed it.
+pub fn sent_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<(i64, i64, String, i64)>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+        decision_id: i64,
+        content: String,
+        created_at: i64,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT id, decision_id, content, created_at FROM outbox WHERE client_id = ?", vec![client_id.into()])?.to_array()?;
+    Ok(rows.into_iter().next().map(|r| (r.id, r.decision_id, r.content, r.created_at)))
+}
