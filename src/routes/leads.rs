@@ -9,7 +9,7 @@ use domain::ids::workspace_object_name;
 use domain::message::MAX_BODY_BYTES;
 use domain::ApiError;
 use wasm_bindgen::JsValue;
-use worker::{Env, Method, Request, RequestInit, Response};
+use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 /// Forwards the request to the workspace at `path`, with its body for writes. Bodies are
 /// validated by the workspace, which holds the time-zone database.
@@ -17,7 +17,12 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str) ->
     let method = req.method();
     let mut init = RequestInit::new();
     init.with_method(method.clone());
-    if matches!(method, Method::Post | Method::Put) {
+    // Who is acting, for the audit log: from the authenticated identity, never from the client.
+    let headers = Headers::new();
+    headers.set("x-parley-actor", &who.user_id).map_err(|e| unavailable("workspace", e))?;
+    init.with_headers(headers);
+    let has_body = req.headers().get("Content-Length").ok().flatten().is_some_and(|l| l != "0") || req.headers().get("Content-Type").ok().flatten().is_some();
+    if matches!(method, Method::Post | Method::Put) && has_body {
         require_json(&req)?;
         let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         if body.len() > MAX_BODY_BYTES {

@@ -43,6 +43,11 @@ fn workspace_path(route: &Route) -> Option<String> {
         (RouteName::GetLead, Some(id)) => Some(format!("/leads/{id}")),
         (RouteName::SendToLead, Some(id)) => Some(format!("/leads/{id}/sends")),
         (RouteName::ListDecisions, Some(id)) => Some(format!("/leads/{id}/decisions")),
+        (RouteName::ChangeLeadStage, Some(id)) => Some(format!("/leads/{id}/stage")),
+        (RouteName::TakeOverLead, Some(id)) => Some(format!("/leads/{id}/takeover")),
+        (RouteName::HandBackLead, Some(id)) => Some(format!("/leads/{id}/handback")),
+        (RouteName::RecordReply, Some(id)) => Some(format!("/leads/{id}/replies")),
+        (RouteName::AuditLog, _) => Some("/audit".into()),
         _ => None,
     }
 }

@@ -15,22 +15,27 @@ const pct = (xs, p) => {
 };
 const ms = (x) => `${x.toFixed(2)} ms`;
 
+// Resolves when `ws` receives an event matching `pred` (measured on arrival, not by polling).
+function arrival(ws, pred) {
+  return new Promise((resolve) => {
+    const onMsg = (ev) => {
+      const e = JSON.parse(ev.data);
+      if (pred(e)) {
+        ws.removeEventListener("message", onMsg);
+        resolve(performance.now());
+      }
+    };
+    ws.addEventListener("message", onMsg);
+  });
+}
+
 async function postToBroadcast(stack, clients, samples) {
   const id = await createChat(stack);
   const sockets = await Promise.all(Array.from({ length: clients }, () => openSocket(stack, id)));
   const latencies = [];
   for (let i = 0; i < samples; i++) {
     const clientId = `lat-${clients}-${i}`;
-    const waits = sockets.map((s) => new Promise((resolve) => {
-      const onMsg = (ev) => {
-        const e = JSON.parse(ev.data);
-        if (e.type === "message" && e.message.client_id === clientId) {
-          s.ws.removeEventListener("message", onMsg);
-          resolve(performance.now());
-        }
-      };
-      s.ws.addEventListener("message", onMsg);
-    }));
+    const waits = sockets.map((s) => arrival(s.ws, (e) => e.type === "message" && e.message.client_id === clientId));
     const start = performance.now();
     const res = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: clientId, content: `ping ${i}` } });
     if (res.status !== 201) throw new Error(res.text);
@@ -48,11 +53,10 @@ async function turnOverhead(stack, samples) {
   const ws = await openSocket(stack, id);
   const times = [];
   for (let i = 0; i < samples; i++) {
+    const reply = arrival(ws.ws, (e) => e.type === "message" && e.message.role === "assistant" && e.message.turn_id?.startsWith("turn_"));
     const start = performance.now();
-    const res = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: `t${i}`, content: `turn ${i}` } });
-    const seq = res.json.message.seq;
-    await eventually(() => ws.events.some((e) => e.type === "message" && e.message.seq === seq + 1), 10_000, "reply");
-    times.push(performance.now() - start);
+    await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: `t${i}`, content: `turn ${i}` } });
+    times.push((await reply) - start);
   }
   ws.close();
   return { p50: pct(times, 50), p99: pct(times, 99), n: times.length };

@@ -151,3 +151,51 @@ test("quiet hours are read in the contact's own zone, daylight saving included",
     assert.equal(res.json.decision.until, expected, `${zone}: deferred to local 09:00`);
   }
 });
+
+test("stages follow the table, takeover and replies are recorded, and every change is audited", async () => {
+  const l = await lead({ name: "Hedy Lamarr", time_zone: daytimeZone() });
+  const stage = (s) => call(stack, "POST", `/v1/leads/${l.id}/stage`, { body: { stage: s } });
+  assert.equal((await stage("contacted")).json.stage, "contacted");
+  assert.equal((await stage("qualified")).json.stage, "qualified");
+  const back = await stage("engaged");
+  assert.equal(back.status, 409);
+  assert.equal(back.json.error.code, "invalid_transition");
+  const won = await stage("won");
+  assert.equal(won.status, 409, "won only from negotiation");
+  assert.equal((await stage("bogus")).status, 400);
+
+  assert.equal((await call(stack, "POST", `/v1/leads/${l.id}/takeover`)).json.human_takeover, true);
+  assert.equal((await call(stack, "POST", `/v1/leads/${l.id}/handback`)).json.human_takeover, false);
+
+  const audit = (await call(stack, "GET", "/v1/audit")).json;
+  assert.equal(audit.chain_intact, true);
+  const mine = audit.entries.filter((e) => e.lead_id === l.id).map((e) => e.action);
+  assert.deepEqual(mine, ["lead.stage_changed", "lead.stage_changed", "lead.taken_over", "lead.handed_back"]);
+  assert.ok(audit.entries.every((e) => e.actor === "user_demo"));
+  assert.ok(audit.entries.some((e) => e.action === "settings.changed"));
+  assert.ok(audit.entries.some((e) => e.action === "send.decided"));
+});
+
+test("a reply resets the unanswered count, and an opt-out is final for everyone", async () => {
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false } });
+  const l = await lead({ name: "Barbara Liskov", time_zone: daytimeZone() });
+  const first = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "r-1", content: "Hi" } });
+  assert.equal(first.status, 201);
+  const reply = await call(stack, "POST", `/v1/leads/${l.id}/replies`, { body: { client_id: "in-1", content: "Thanks, tell me more" } });
+  assert.equal(reply.status, 200, reply.text);
+  assert.equal(reply.json.opted_out, false);
+  const again = await call(stack, "POST", `/v1/leads/${l.id}/replies`, { body: { client_id: "in-1", content: "Thanks, tell me more" } });
+  assert.equal(again.status, 200, "a repeated delivery is harmless");
+
+  const stop = await call(stack, "POST", `/v1/leads/${l.id}/replies`, { body: { client_id: "in-2", content: "STOP" } });
+  assert.equal(stop.json.opted_out, true);
+  const after = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "r-2", content: "One more thing" } });
+  assert.equal(after.json.decision.verdict, "deny");
+  assert.ok(after.json.decision.reasons.includes("CONTACT_OPTED_OUT"));
+  const replies = (await call(stack, "GET", "/v1/audit")).json.entries.filter((e) => e.lead_id === l.id && e.action === "lead.reply_recorded");
+  assert.equal(replies.length, 2, "the repeated delivery was recorded once");
+  // No setting or role undoes it.
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { mode: "SEND_ALLOWED" } });
+  assert.equal((await call(stack, "GET", `/v1/leads/${l.id}`)).json.opted_out, true);
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { mode: "DRAFT_ONLY" } });
+});

@@ -32,6 +32,10 @@ pub enum ApiError {
     /// The lead does not exist in this org's workspace (also returned for other orgs' leads).
     #[error("unknown lead")]
     UnknownLead,
+    /// The change is not allowed from the object's current state (for example a lead stage
+    /// transition the table refuses).
+    #[error("{0}")]
+    InvalidTransition(String),
     /// No route matches the path.
     #[error("no such route")]
     NotFound,
@@ -61,6 +65,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::UnknownChat => "unknown_chat",
             ApiError::UnknownLead => "unknown_lead",
+            ApiError::InvalidTransition(_) => "invalid_transition",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UpgradeRequired => "upgrade_required",
@@ -80,6 +85,7 @@ impl ApiError {
             ApiError::Unauthenticated => 401,
             ApiError::UnknownChat | ApiError::UnknownLead | ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::InvalidTransition(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::UpgradeRequired => 426,

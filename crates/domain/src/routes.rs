@@ -26,6 +26,11 @@ pub enum RouteName {
     GetLead,
     SendToLead,
     ListDecisions,
+    ChangeLeadStage,
+    TakeOverLead,
+    HandBackLead,
+    RecordReply,
+    AuditLog,
 }
 
 /// Every route: method, path template, name. `{chat_id}` and `{lead_id}` match one segment.
@@ -47,6 +52,11 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("GET", "/v1/leads/{lead_id}", RouteName::GetLead),
     ("POST", "/v1/leads/{lead_id}/sends", RouteName::SendToLead),
     ("GET", "/v1/leads/{lead_id}/decisions", RouteName::ListDecisions),
+    ("POST", "/v1/leads/{lead_id}/stage", RouteName::ChangeLeadStage),
+    ("POST", "/v1/leads/{lead_id}/takeover", RouteName::TakeOverLead),
+    ("POST", "/v1/leads/{lead_id}/handback", RouteName::HandBackLead),
+    ("POST", "/v1/leads/{lead_id}/replies", RouteName::RecordReply),
+    ("GET", "/v1/audit", RouteName::AuditLog),
 ];
 
 /// A matched route with its path parameters.

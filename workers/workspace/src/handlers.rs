@@ -1,7 +1,8 @@
 //! The workspace's request handlers.
 
 use runtime_support::responses::{error, json};
-use crate::{outbox, store, Workspace};
+use crate::lead_actions::actor;
+use crate::{audit_log, outbox, store, Workspace};
 use runtime_support::meta::{meta_get, meta_set};
 use runtime_support::transaction::transaction;
 use domain::ids::LeadId;
@@ -20,11 +21,12 @@ impl Workspace {
         Ok(settings::from_stored(meta_get(&self.state.storage().sql(), "settings")?.as_deref()))
     }
 
-    pub(super) fn get_settings(&self) -> Result<Response> {
+    pub(crate) fn get_settings(&self) -> Result<Response> {
         json(200, &settings::to_json(&self.settings()?))
     }
 
     pub(super) async fn put_settings(&self, mut req: Request) -> Result<Response> {
+        let who = actor(&req);
         let body = req.bytes().await?;
         let next = match settings::patch(&self.settings()?, &body) {
             Ok(s) => s,
@@ -33,8 +35,13 @@ impl Workspace {
         if !self.zones.is_known(&next.default_zone) {
             return error(&ApiError::InvalidField { field: "default_time_zone", reason: format!("unknown time zone `{}`", next.default_zone) });
         }
-        meta_set(&self.state.storage().sql(), "settings", &settings::to_json(&next).to_string())?;
-        json(200, &settings::to_json(&next))
+        let (sql, view, now) = (self.state.storage().sql(), settings::to_json(&next), Self::now());
+        let stored = view.clone();
+        transaction(&self.state.storage(), move || {
+            meta_set(&sql, "settings", &stored.to_string())?;
+            audit_log::append(&sql, now, &who, "settings.changed", None, &stored)
+        })?;
+        json(200, &view)
     }
 
     pub(super) fn list_leads(&self) -> Result<Response> {
@@ -79,6 +86,7 @@ impl Workspace {
     /// and the outbox write happen in one synchronous transaction: no `await` separates the
     /// check from the write that depends on it, so concurrent sends are decided one at a time.
     pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
+        let who = actor(&req);
         let body = req.bytes().await?;
         let new = match NewSend::from_body(&body) {
             Ok(s) => s,
@@ -107,6 +115,7 @@ impl Workspace {
             let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
             let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
             let decision_id = store::insert_decision(&sql, &lead_id, new.client_id.as_str(), "human", verdict, until, &reasons, &trace, now)?;
+            audit_log::append(&sql, now, &who, "send.decided", Some(&lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": verdict, "reasons": decision.reasons }))?;
             let view = serde_json::json!({
                 "id": decision_id, "lead_id": lead_id, "origin": "human", "verdict": verdict, "until": until, "decided_at": now,
                 "reasons": decision.reasons, "rule_trace": decision.rule_trace, "next_step": next_step(&decision),

@@ -7,9 +7,13 @@
 //! sends to one contact cannot both pass the policy.
 //!
 //! Internal HTTP interface: `GET /ping` (writes nothing), `GET|PUT /settings`, `GET|POST /leads`, `GET /leads/{id}`,
-//! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`.
+//! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`, `POST /leads/{id}/stage`,
+//! `POST /leads/{id}/takeover`, `POST /leads/{id}/handback`, `POST /leads/{id}/replies`,
+//! `GET /audit`.
 
+mod audit_log;
 mod handlers;
+mod lead_actions;
 mod outbox;
 mod schema;
 mod store;
@@ -70,6 +74,11 @@ impl Workspace {
             (Method::Get, ["leads", id]) => self.get_lead(id),
             (Method::Post, ["leads", id, "sends"]) => self.send(id, req).await,
             (Method::Get, ["leads", id, "decisions"]) => self.list_decisions(id),
+            (Method::Post, ["leads", id, "stage"]) => self.change_stage(id, req).await,
+            (Method::Post, ["leads", id, "takeover"]) => self.set_takeover(id, &req, true),
+            (Method::Post, ["leads", id, "handback"]) => self.set_takeover(id, &req, false),
+            (Method::Post, ["leads", id, "replies"]) => self.record_reply(id, req).await,
+            (Method::Get, ["audit"]) => self.audit(),
             _ => responses::error(&ApiError::NotFound),
         }
     }

@@ -47,5 +47,18 @@ pub const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     CREATE INDEX outbox_by_time ON outbox (created_at);",
+    // v2: the append-only, hash-chained audit log.
+    "CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        lead_id TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_lead ON audit (lead_id, seq);
+    ALTER TABLE contact_events ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX contact_events_by_client_id ON contact_events (client_id);",
 ];
-

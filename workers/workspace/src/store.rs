@@ -156,3 +156,29 @@ pub fn sent_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<(i6
     let rows: Vec<Row> = sql.exec("SELECT id, decision_id, content, created_at FROM outbox WHERE client_id = ?", vec![client_id.into()])?.to_array()?;
     Ok(rows.into_iter().next().map(|r| (r.id, r.decision_id, r.content, r.created_at)))
 }
+
+pub fn set_stage(sql: &SqlStorage, id: &str, stage: &str, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET stage = ?, updated_at = ? WHERE id = ?", vec![stage.into(), now.into(), id.into()])?;
+    Ok(())
+}
+
+pub fn set_takeover(sql: &SqlStorage, id: &str, on: bool, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET human_takeover = ?, updated_at = ? WHERE id = ?", vec![i64::from(on).into(), now.into(), id.into()])?;
+    Ok(())
+}
+
+/// Opt-out is permanent: this is the only statement that writes `opted_out`, and it only ever
+/// sets it.
+pub fn opt_out(sql: &SqlStorage, id: &str, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET opted_out = 1, updated_at = ? WHERE id = ?", vec![now.into(), id.into()])?;
+    Ok(())
+}
+
+/// Records a reply once per client id; returns whether it was new.
+pub fn record_inbound(sql: &SqlStorage, id: &str, client_id: &str, now: Millis) -> Result<bool> {
+    let inserted = sql.exec(
+        "INSERT INTO contact_events (lead_id, direction, at, client_id) VALUES (?, 'inbound', ?, ?) ON CONFLICT (client_id) DO NOTHING",
+        vec![id.into(), now.into(), client_id.into()],
+    )?;
+    Ok(inserted.rows_written() > 0)
+}

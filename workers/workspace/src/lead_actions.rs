@@ -1,0 +1,103 @@
+//! What people do to a lead besides sending: move its stage, take it over and hand it back,
+//! record a reply. Each change and its audit entry are written in one transaction.
+
+use crate::{audit_log, store, Workspace};
+use domain::json_fields::{parse_object, required_str};
+use domain::ApiError;
+use runtime_support::responses::{error, json};
+use runtime_support::transaction::transaction;
+use serde_json::json;
+use workspace::opt_out::is_opt_out;
+use workspace::send::NewSend;
+use workspace::stage::{Actor, LeadStage};
+use worker::*;
+
+/// The acting user, set by the orchestrator from the authenticated identity.
+pub fn actor(req: &Request) -> String {
+    req.headers().get("x-parley-actor").ok().flatten().unwrap_or_else(|| "unknown".into())
+}
+
+impl Workspace {
+    /// `POST /leads/{id}/stage` with `{ "stage" }`, by a person.
+    pub(crate) async fn change_stage(&self, id: &str, mut req: Request) -> Result<Response> {
+        let who = actor(&req);
+        let body = req.bytes().await?;
+        let to = match parse_object(&body).and_then(|o| {
+            let raw = required_str(&o, "stage")?;
+            LeadStage::parse(raw).ok_or(ApiError::InvalidField { field: "stage", reason: format!("unknown stage `{raw}`") })
+        }) {
+            Ok(s) => s,
+            Err(e) => return error(&e),
+        };
+        let (sql, lead_id, now) = (self.state.storage().sql(), id.to_owned(), Self::now());
+        let result = transaction(&self.state.storage(), move || {
+            let Some(lead) = store::lead_view(&sql, &lead_id)? else { return Ok(Err(ApiError::UnknownLead)) };
+            let from = LeadStage::parse(&lead.stage).unwrap_or(LeadStage::New);
+            if let Err(e) = from.transition(to, Actor::Human) {
+                return Ok(Err(ApiError::InvalidTransition(e.to_string())));
+            }
+            store::set_stage(&sql, &lead_id, to.as_str(), now)?;
+            audit_log::append(&sql, now, &who, "lead.stage_changed", Some(&lead_id), &json!({ "from": from.as_str(), "to": to.as_str() }))?;
+            Ok(Ok(store::lead_view(&sql, &lead_id)?))
+        })?;
+        match result {
+            Ok(view) => json(200, &view),
+            Err(e) => error(&e),
+        }
+    }
+
+    /// `POST /leads/{id}/takeover` or `/handback`: a person takes the lead from the agent, or
+    /// gives it back. While taken over, no autonomous send passes the policy.
+    pub(crate) fn set_takeover(&self, id: &str, req: &Request, on: bool) -> Result<Response> {
+        let (sql, lead_id, now, who) = (self.state.storage().sql(), id.to_owned(), Self::now(), actor(req));
+        let view = transaction(&self.state.storage(), move || {
+            if store::lead_view(&sql, &lead_id)?.is_none() {
+                return Ok(None);
+            }
+            store::set_takeover(&sql, &lead_id, on, now)?;
+            audit_log::append(&sql, now, &who, if on { "lead.taken_over" } else { "lead.handed_back" }, Some(&lead_id), &json!({}))?;
+            store::lead_view(&sql, &lead_id)
+        })?;
+        match view {
+            Some(v) => json(200, &v),
+            None => error(&ApiError::UnknownLead),
+        }
+    }
+
+    /// `POST /leads/{id}/replies` with `{ "client_id", "content" }`: records the contact's
+    /// reply, which resets the unanswered count; an opt-out phrase opts them out for good.
+    pub(crate) async fn record_reply(&self, id: &str, mut req: Request) -> Result<Response> {
+        let who = actor(&req);
+        let body = req.bytes().await?;
+        let reply = match NewSend::from_body(&body) {
+            Ok(r) => r,
+            Err(e) => return error(&e),
+        };
+        let opted_out = is_opt_out(&reply.content);
+        let (sql, lead_id, now) = (self.state.storage().sql(), id.to_owned(), Self::now());
+        let view = transaction(&self.state.storage(), move || {
+            if store::lead_view(&sql, &lead_id)?.is_none() {
+                return Ok(None);
+            }
+            if store::record_inbound(&sql, &lead_id, reply.client_id.as_str(), now)? {
+                audit_log::append(&sql, now, &who, "lead.reply_recorded", Some(&lead_id), &json!({ "opt_out": opted_out }))?;
+                if opted_out {
+                    store::opt_out(&sql, &lead_id, now)?;
+                    audit_log::append(&sql, now, &who, "lead.opted_out", Some(&lead_id), &json!({ "source": "reply" }))?;
+                }
+            }
+            store::lead_view(&sql, &lead_id)
+        })?;
+        match view {
+            Some(v) => json(200, &v),
+            None => error(&ApiError::UnknownLead),
+        }
+    }
+
+    /// `GET /audit`: the whole chain, verified.
+    pub(crate) fn audit(&self) -> Result<Response> {
+        let entries = audit_log::all(&self.state.storage().sql())?;
+        let broken = workspace::audit::first_broken(&entries);
+        json(200, &json!({ "entries": entries, "chain_intact": broken.is_none(), "first_broken": broken }))
+    }
+}
