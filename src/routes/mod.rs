@@ -48,6 +48,18 @@ fn workspace_path(route: &Route) -> Option<String> {
         (RouteName::HandBackLead, Some(id)) => Some(format!("/leads/{id}/handback")),
         (RouteName::RecordReply, Some(id)) => Some(format!("/leads/{id}/replies")),
         (RouteName::AuditLog, _) => Some("/audit".into()),
+        (RouteName::CreateDraft, Some(id)) => Some(format!("/leads/{id}/drafts")),
+        (RouteName::ListDrafts, _) => Some("/drafts".into()),
+        _ => draft_path(route),
+    }
+}
+
+fn draft_path(route: &Route) -> Option<String> {
+    let id = route.draft?;
+    match route.name {
+        RouteName::ApproveDraft => Some(format!("/drafts/{id}/approve")),
+        RouteName::RejectDraft => Some(format!("/drafts/{id}/reject")),
+        RouteName::SendDraft => Some(format!("/drafts/{id}/send")),
         _ => None,
     }
 }

@@ -199,3 +199,45 @@ test("a reply resets the unanswered count, and an opt-out is final for everyone"
   assert.equal((await call(stack, "GET", `/v1/leads/${l.id}`)).json.opted_out, true);
   await call(stack, "PUT", "/v1/workspace/settings", { body: { mode: "DRAFT_ONLY" } });
 });
+
+test("drafts: the quality gate, approval, rejection, and sending through the policy", async () => {
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false, forbidden_words: ["guarantee"], other_clients: ["Globex"] } });
+  const l = await lead({ name: "Radia Perlman", time_zone: daytimeZone() });
+  const write = (client_id, content) => call(stack, "POST", `/v1/leads/${l.id}/drafts`, { body: { client_id, content } });
+
+  const bad = await write("d-bad", "We guarantee Globex-level results \u2014 email me at sam@acme.io. Book a call? Reply now!");
+  assert.equal(bad.status, 201, bad.text);
+  assert.equal(bad.json.state, "blocked");
+  assert.equal(bad.json.quality.verdict, "fail");
+  const codes = bad.json.quality.violations.map((v) => v.code);
+  for (const c of ["forbidden_word", "other_client_named", "em_dash", "email_address"]) assert.ok(codes.includes(c), `${c} in ${codes}`);
+  assert.ok(bad.json.quality.violations.every((v) => v.suggested_fix));
+  assert.equal((await call(stack, "POST", `/v1/drafts/${bad.json.id}/approve`)).status, 409, "a blocked draft cannot be approved");
+
+  const good = await write("d-good", "Hi Radia, your team is hiring network engineers. We help teams like yours ramp faster. Would you be open to a 15-minute call next week?");
+  assert.equal(good.json.state, "pending", JSON.stringify(good.json.quality));
+  assert.ok((await call(stack, "GET", "/v1/drafts?state=pending")).json.drafts.some((d) => d.id === good.json.id));
+  assert.equal((await call(stack, "POST", `/v1/drafts/${good.json.id}/send`)).status, 409, "a pending draft cannot be sent");
+  assert.equal((await call(stack, "POST", `/v1/drafts/${good.json.id}/approve`)).json.state, "approved");
+  const sent = await call(stack, "POST", `/v1/drafts/${good.json.id}/send`);
+  assert.equal(sent.status, 201, sent.text);
+  assert.equal(sent.json.decision.verdict, "allow");
+  assert.equal(sent.json.draft.state, "sent");
+
+  const second = await write("d-second", "Hi Radia, one more thought on onboarding. Would you be open to a short call on Thursday?");
+  await call(stack, "POST", `/v1/drafts/${second.json.id}/approve`);
+  const deferred = await call(stack, "POST", `/v1/drafts/${second.json.id}/send`);
+  assert.equal(deferred.json.decision.verdict, "defer", "the policy is asked again at send time");
+  assert.equal(deferred.json.draft.state, "approved", "a deferred draft stays approved");
+
+  const noReason = await call(stack, "POST", `/v1/drafts/${second.json.id}/reject`, { body: { reason: " " } });
+  assert.equal(noReason.status, 400);
+  const rejected = await call(stack, "POST", `/v1/drafts/${second.json.id}/reject`, { body: { reason: "Too soon after the last message" } });
+  assert.equal(rejected.json.state, "rejected");
+  assert.equal(rejected.json.reject_reason, "Too soon after the last message");
+  assert.equal((await call(stack, "POST", "/v1/drafts/999999/approve")).status, 404);
+  assert.equal((await call(stack, "GET", "/v1/drafts?state=nope")).status, 400);
+
+  const actions = (await call(stack, "GET", "/v1/audit")).json.entries.filter((e) => e.lead_id === l.id).map((e) => e.action);
+  for (const a of ["draft.created", "draft.approved", "send.decided", "draft.sent", "draft.rejected"]) assert.ok(actions.includes(a), `${a} audited`);
+});

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// The lead does not exist in this org's workspace (also returned for other orgs' leads).
     #[error("unknown lead")]
     UnknownLead,
+    /// The draft does not exist in this org's workspace.
+    #[error("unknown draft")]
+    UnknownDraft,
     /// The change is not allowed from the object's current state (for example a lead stage
     /// transition the table refuses).
     #[error("{0}")]
@@ -65,6 +68,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::UnknownChat => "unknown_chat",
             ApiError::UnknownLead => "unknown_lead",
+            ApiError::UnknownDraft => "unknown_draft",
             ApiError::InvalidTransition(_) => "invalid_transition",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -83,7 +87,7 @@ impl ApiError {
             | ApiError::InvalidField { .. }
             | ApiError::InvalidQuery { .. } => 400,
             ApiError::Unauthenticated => 401,
-            ApiError::UnknownChat | ApiError::UnknownLead | ApiError::NotFound => 404,
+            ApiError::UnknownChat | ApiError::UnknownLead | ApiError::UnknownDraft | ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::InvalidTransition(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,

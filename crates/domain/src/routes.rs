@@ -31,9 +31,15 @@ pub enum RouteName {
     HandBackLead,
     RecordReply,
     AuditLog,
+    CreateDraft,
+    ListDrafts,
+    ApproveDraft,
+    RejectDraft,
+    SendDraft,
 }
 
-/// Every route: method, path template, name. `{chat_id}` and `{lead_id}` match one segment.
+/// Every route: method, path template, name. `{chat_id}`, `{lead_id}` and `{draft_id}` match
+/// one segment.
 pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("GET", "/health", RouteName::Health),
     ("GET", "/ready", RouteName::Ready),
@@ -57,6 +63,11 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("POST", "/v1/leads/{lead_id}/handback", RouteName::HandBackLead),
     ("POST", "/v1/leads/{lead_id}/replies", RouteName::RecordReply),
     ("GET", "/v1/audit", RouteName::AuditLog),
+    ("POST", "/v1/leads/{lead_id}/drafts", RouteName::CreateDraft),
+    ("GET", "/v1/drafts", RouteName::ListDrafts),
+    ("POST", "/v1/drafts/{draft_id}/approve", RouteName::ApproveDraft),
+    ("POST", "/v1/drafts/{draft_id}/reject", RouteName::RejectDraft),
+    ("POST", "/v1/drafts/{draft_id}/send", RouteName::SendDraft),
 ];
 
 /// A matched route with its path parameters.
@@ -65,6 +76,8 @@ pub struct Route {
     pub name: RouteName,
     pub chat: Option<ChatId>,
     pub lead: Option<LeadId>,
+    /// A draft's number within the org's workspace.
+    pub draft: Option<i64>,
 }
 
 /// Matches a request. An id that is not well formed is unknown (404), exactly as a
@@ -78,13 +91,14 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
             allowed.push(m);
             continue;
         }
-        let (mut chat, mut lead) = (None, None);
+        let (mut chat, mut lead, mut draft) = (None, None, None);
         match param {
             Some(("{chat_id}", raw)) => chat = Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
             Some(("{lead_id}", raw)) => lead = Some(LeadId::parse(raw).ok_or(ApiError::UnknownLead)?),
+            Some(("{draft_id}", raw)) => draft = Some(raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::UnknownDraft)?),
             _ => {}
         }
-        return Ok(Route { name: *name, chat, lead });
+        return Ok(Route { name: *name, chat, lead, draft });
     }
     if allowed.is_empty() {
         Err(ApiError::NotFound)
@@ -124,11 +138,12 @@ mod tests {
     #[test]
     fn every_table_entry_resolves_to_itself() {
         for (method, template, name) in ROUTES {
-            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD);
+            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7");
             let route = resolve(method, &path).unwrap();
             assert_eq!(route.name, *name);
             assert_eq!(route.chat.is_some(), template.contains("{chat_id}"));
             assert_eq!(route.lead.is_some(), template.contains("{lead_id}"));
+            assert_eq!(route.draft, template.contains("{draft_id}").then_some(7));
         }
     }
 
@@ -142,6 +157,8 @@ mod tests {
         );
         assert_eq!(resolve("GET", "/v1/chats/not-a-chat/messages"), Err(ApiError::UnknownChat));
         assert_eq!(resolve("GET", &format!("/v1/leads/{CHAT}")), Err(ApiError::UnknownLead));
+        assert_eq!(resolve("POST", "/v1/drafts/0/send"), Err(ApiError::UnknownDraft));
+        assert_eq!(resolve("POST", "/v1/drafts/x/send"), Err(ApiError::UnknownDraft));
         assert_eq!(resolve("GET", "/v1/chats/").unwrap().name, RouteName::ListChats);
     }
 }

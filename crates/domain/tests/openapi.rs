@@ -56,6 +56,7 @@ fn every_status_the_router_can_produce_is_documented_somewhere() {
         ApiError::UnsupportedMediaType(String::new()),
         ApiError::UnknownChat,
         ApiError::UnknownLead,
+        ApiError::UnknownDraft,
         ApiError::InvalidTransition(String::new()),
         ApiError::UpgradeRequired,
         ApiError::Unauthenticated,

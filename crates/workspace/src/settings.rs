@@ -1,14 +1,26 @@
-//! The org's policy settings: reading them and changing them.
+//! The workspace's settings (the send policy's knobs and the quality gate's word lists):
+//! reading them and changing them.
 
 use domain::json_fields::parse_object;
 use domain::message::MAX_BODY_BYTES;
 use domain::ApiError;
 use policy::{Mode, OrgSettings};
+use quality_gate::GateConfig;
 use serde_json::{json, Map, Value};
 
+/// Everything an org configures in its workspace.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Settings {
+    pub policy: OrgSettings,
+    pub gate: GateConfig,
+}
+
 /// The settings as clients see them (and as the workspace stores them).
-pub fn to_json(s: &OrgSettings) -> Value {
+pub fn to_json(settings: &Settings) -> Value {
+    let s = &settings.policy;
     json!({
+        "forbidden_words": settings.gate.forbidden_words,
+        "other_clients": settings.gate.other_clients,
         "mode": match s.mode { Mode::DraftOnly => "DRAFT_ONLY", Mode::SendAllowed => "SEND_ALLOWED" },
         "kill_switch": s.kill_switch,
         "sunday_hold": s.sunday_hold,
@@ -28,8 +40,8 @@ pub fn to_json(s: &OrgSettings) -> Value {
 }
 
 /// Reads stored settings; anything missing or unreadable keeps its default.
-pub fn from_stored(stored: Option<&str>) -> OrgSettings {
-    let mut s = OrgSettings::default();
+pub fn from_stored(stored: Option<&str>) -> Settings {
+    let mut s = Settings::default();
     if let Some(Ok(Value::Object(obj))) = stored.map(serde_json::from_str::<Value>) {
         let _ = apply(&mut s, &obj);
     }
@@ -39,7 +51,7 @@ pub fn from_stored(stored: Option<&str>) -> OrgSettings {
 /// Applies a `PUT /v1/workspace/settings` body (any subset of the fields) to `current`.
 /// All or nothing: on any invalid field, `current` is unchanged. The zone's existence is
 /// checked by the shell.
-pub fn patch(current: &OrgSettings, body: &[u8]) -> Result<OrgSettings, ApiError> {
+pub fn patch(current: &Settings, body: &[u8]) -> Result<Settings, ApiError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge { what: "request body", limit: MAX_BODY_BYTES });
     }
@@ -53,9 +65,12 @@ fn invalid(field: &'static str, reason: &str) -> ApiError {
     ApiError::InvalidField { field, reason: reason.to_owned() }
 }
 
-fn apply(s: &mut OrgSettings, obj: &Map<String, Value>) -> Result<(), ApiError> {
+fn apply(settings: &mut Settings, obj: &Map<String, Value>) -> Result<(), ApiError> {
+    let s = &mut settings.policy;
     for (key, value) in obj {
         match key.as_str() {
+            "forbidden_words" => settings.gate.forbidden_words = strings(value, "forbidden_words")?,
+            "other_clients" => settings.gate.other_clients = strings(value, "other_clients")?,
             "mode" => {
                 s.mode = match value.as_str() {
                     Some("DRAFT_ONLY") => Mode::DraftOnly,
@@ -124,15 +139,16 @@ mod tests {
 
     #[test]
     fn patches_round_trip_through_storage() {
-        let s = patch(&OrgSettings::default(), br#"{"mode":"SEND_ALLOWED","kill_switch":true,"daily_quota":5,"guardrails":{"blocked_industries":["gambling"],"max_employees":500}}"#).unwrap();
+        let s = patch(&Settings::default(), br#"{"mode":"SEND_ALLOWED","kill_switch":true,"daily_quota":5,"guardrails":{"blocked_industries":["gambling"],"max_employees":500},"forbidden_words":["guarantee"]}"#).unwrap();
         let stored = to_json(&s).to_string();
         assert_eq!(from_stored(Some(&stored)), s);
-        assert_eq!(s.guardrails.max_employees, Some(500));
+        assert_eq!(s.policy.guardrails.max_employees, Some(500));
+        assert_eq!(s.gate.forbidden_words, vec!["guarantee".to_string()]);
     }
 
     #[test]
     fn a_bad_field_changes_nothing() {
-        let current = OrgSettings::default();
+        let current = Settings::default();
         for body in [&br#"{"mode":"YOLO"}"#[..], br#"{"kill_switch":"yes"}"#, br#"{"max_risk":101}"#, br#"{"sunday_hold":false,"surprise":1}"#, b"[]"] {
             assert!(patch(&current, body).is_err(), "{}", String::from_utf8_lossy(body));
         }

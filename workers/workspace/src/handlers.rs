@@ -13,11 +13,12 @@ use workspace::lead::NewLead;
 use workspace::send::{next_step, NewSend};
 use workspace::settings;
 use worker::*;
+use worker::SqlStorage;
 
 const LIST_LIMIT: u32 = 500;
 
 impl Workspace {
-    fn settings(&self) -> Result<policy::OrgSettings> {
+    pub(crate) fn settings(&self) -> Result<settings::Settings> {
         Ok(settings::from_stored(meta_get(&self.state.storage().sql(), "settings")?.as_deref()))
     }
 
@@ -32,8 +33,8 @@ impl Workspace {
             Ok(s) => s,
             Err(e) => return error(&e),
         };
-        if !self.zones.is_known(&next.default_zone) {
-            return error(&ApiError::InvalidField { field: "default_time_zone", reason: format!("unknown time zone `{}`", next.default_zone) });
+        if !self.zones.is_known(&next.policy.default_zone) {
+            return error(&ApiError::InvalidField { field: "default_time_zone", reason: format!("unknown time zone `{}`", next.policy.default_zone) });
         }
         let (sql, view, now) = (self.state.storage().sql(), settings::to_json(&next), Self::now());
         let stored = view.clone();
@@ -82,9 +83,7 @@ impl Workspace {
         json(200, &serde_json::json!({ "decisions": store::decisions(&sql, id, LIST_LIMIT)? }))
     }
 
-    /// Decides and records a person's send to a lead. The policy check, the decision record
-    /// and the outbox write happen in one synchronous transaction: no `await` separates the
-    /// check from the write that depends on it, so concurrent sends are decided one at a time.
+    /// Decides and records a person's send to a lead.
     pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
         let body = req.bytes().await?;
@@ -92,45 +91,70 @@ impl Workspace {
             Ok(s) => s,
             Err(e) => return error(&e),
         };
-        let sql = self.state.storage().sql();
-        let settings = self.settings()?;
-        let zones = self.zones.clone();
-        let lead_id = id.to_owned();
-        let now = Self::now();
+        let (sql, settings, zones, lead_id, now) = (self.state.storage().sql(), self.settings()?.policy, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
-            let Some(contact) = store::lead_contact(&sql, &lead_id)? else { return Ok(None) };
-            if let Some((send_id, decision_id, content, created_at)) = store::sent_by_client_id(&sql, new.client_id.as_str())? {
-                let decision = store::decisions(&sql, &lead_id, LIST_LIMIT)?.into_iter().find(|d| d["id"] == decision_id);
-                return Ok(Some((200, serde_json::json!({ "decision": decision, "sent": { "id": send_id, "content": content, "created_at": created_at }, "duplicate": true }))));
-            }
-            let history = store::history(&sql, &lead_id, now)?;
-            let request = SendRequest { contact_id: lead_id.clone(), origin: Origin::Human, confidence: 100, risk: 0 };
-            let decision = decide(&request, &contact, &history, &settings, zones.as_ref(), now);
-            let (verdict, until) = match decision.verdict {
-                Verdict::Allow => ("allow", None),
-                Verdict::Deny => ("deny", None),
-                Verdict::Review => ("review", None),
-                Verdict::Defer { until } => ("defer", Some(until)),
-            };
-            let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
-            let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
-            let decision_id = store::insert_decision(&sql, &lead_id, new.client_id.as_str(), "human", verdict, until, &reasons, &trace, now)?;
-            audit_log::append(&sql, now, &who, "send.decided", Some(&lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": verdict, "reasons": decision.reasons }))?;
-            let view = serde_json::json!({
-                "id": decision_id, "lead_id": lead_id, "origin": "human", "verdict": verdict, "until": until, "decided_at": now,
-                "reasons": decision.reasons, "rule_trace": decision.rule_trace, "next_step": next_step(&decision),
-            });
-            match decision.into_permit() {
-                Some(permit) => {
-                    let send_id = outbox::send(&sql, permit, decision_id, new.client_id.as_str(), &new.content)?;
-                    Ok(Some((201, serde_json::json!({ "decision": view, "sent": { "id": send_id, "content": new.content, "created_at": now }, "duplicate": false }))))
-                }
-                None => Ok(Some((200, serde_json::json!({ "decision": view, "sent": null, "duplicate": false })))),
-            }
+            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who };
+            decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)
         })?;
         match outcome {
-            Some((status, body)) => json(status, &body),
+            Some(o) => json(o.status, &o.body),
             None => error(&ApiError::UnknownLead),
         }
     }
+}
+
+/// One send a person asked for.
+pub(crate) struct SendAttempt<'a> {
+    pub lead_id: &'a str,
+    /// Makes retries idempotent: a send already recorded under it is returned, not redone.
+    pub client_id: &'a str,
+    pub content: &'a str,
+    /// The quality gate's risk score for the text (0 for a message typed and sent at once).
+    pub risk: u8,
+    pub actor: &'a str,
+}
+
+/// What a send attempt produced.
+pub(crate) struct SendOutcome {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub verdict: Verdict,
+}
+
+/// Decides a send under the policy and records it, all synchronously: call inside a
+/// transaction. The decision and its audit entry are always written; the outbox row only with
+/// the permit the policy gives. `None` when the lead does not exist.
+pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings, zones: &dyn policy::ZoneRules, a: &SendAttempt<'_>, now: i64) -> Result<Option<SendOutcome>> {
+    let Some(contact) = store::lead_contact(sql, a.lead_id)? else { return Ok(None) };
+    if let Some((send_id, decision_id, content, created_at)) = store::sent_by_client_id(sql, a.client_id)? {
+        let decision = store::decisions(sql, a.lead_id, LIST_LIMIT)?.into_iter().find(|d| d["id"] == decision_id);
+        let body = serde_json::json!({ "decision": decision, "sent": { "id": send_id, "content": content, "created_at": created_at }, "duplicate": true });
+        return Ok(Some(SendOutcome { status: 200, body, verdict: Verdict::Allow }));
+    }
+    let history = store::history(sql, a.lead_id, now)?;
+    let request = SendRequest { contact_id: a.lead_id.to_owned(), origin: Origin::Human, confidence: 100, risk: a.risk };
+    let decision = decide(&request, &contact, &history, settings, zones, now);
+    let verdict = decision.verdict;
+    let (name, until) = match verdict {
+        Verdict::Allow => ("allow", None),
+        Verdict::Deny => ("deny", None),
+        Verdict::Review => ("review", None),
+        Verdict::Defer { until } => ("defer", Some(until)),
+    };
+    let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
+    let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
+    let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, "human", name, until, &reasons, &trace, now)?;
+    audit_log::append(sql, now, a.actor, "send.decided", Some(a.lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": name, "reasons": decision.reasons }))?;
+    let view = serde_json::json!({
+        "id": decision_id, "lead_id": a.lead_id, "origin": "human", "verdict": name, "until": until, "decided_at": now,
+        "reasons": decision.reasons, "rule_trace": decision.rule_trace, "next_step": next_step(&decision),
+    });
+    Ok(Some(match decision.into_permit() {
+        Some(permit) => {
+            let send_id = outbox::send(sql, permit, decision_id, a.client_id, a.content)?;
+            let body = serde_json::json!({ "decision": view, "sent": { "id": send_id, "content": a.content, "created_at": now }, "duplicate": false });
+            SendOutcome { status: 201, body, verdict }
+        }
+        None => SendOutcome { status: 200, body: serde_json::json!({ "decision": view, "sent": null, "duplicate": false }), verdict },
+    }))
 }

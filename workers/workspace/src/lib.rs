@@ -9,9 +9,10 @@
 //! Internal HTTP interface: `GET /ping` (writes nothing), `GET|PUT /settings`, `GET|POST /leads`, `GET /leads/{id}`,
 //! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`, `POST /leads/{id}/stage`,
 //! `POST /leads/{id}/takeover`, `POST /leads/{id}/handback`, `POST /leads/{id}/replies`,
-//! `GET /audit`.
+//! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`.
 
 mod audit_log;
+mod drafts;
 mod handlers;
 mod lead_actions;
 mod outbox;
@@ -79,6 +80,12 @@ impl Workspace {
             (Method::Post, ["leads", id, "handback"]) => self.set_takeover(id, &req, false),
             (Method::Post, ["leads", id, "replies"]) => self.record_reply(id, req).await,
             (Method::Get, ["audit"]) => self.audit(),
+            (Method::Post, ["leads", id, "drafts"]) => self.create_draft(id, req).await,
+            (Method::Get, ["drafts"]) => self.list_drafts(&req),
+            (Method::Post, ["drafts", id, action @ ("approve" | "reject" | "send")]) => {
+                let (id, action) = (id.to_string(), action.to_string());
+                self.act_on_draft(&id, &action, req).await
+            }
             _ => responses::error(&ApiError::NotFound),
         }
     }

@@ -61,4 +61,20 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_by_lead ON audit (lead_id, seq);
     ALTER TABLE contact_events ADD COLUMN client_id TEXT;
     CREATE UNIQUE INDEX contact_events_by_client_id ON contact_events (client_id);",
+    // v3: drafts waiting for a person, with the quality gate's report.
+    "CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id),
+        content TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL,
+        gate_verdict TEXT NOT NULL,
+        risk_score INTEGER NOT NULL,
+        violations TEXT NOT NULL,
+        reject_reason TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX drafts_by_state ON drafts (state, id);",
 ];
