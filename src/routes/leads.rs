@@ -2,18 +2,18 @@
 //! object is named from the caller's org, so another org's leads are simply not there: the same
 //! 404 `unknown_lead` as a lead that does not exist.
 
-use super::require_json;
+use super::require_type;
 use crate::error::unavailable;
 use crate::identity::Identity;
 use domain::ids::workspace_object_name;
-use domain::message::MAX_BODY_BYTES;
+use domain::message::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use domain::ApiError;
 use wasm_bindgen::JsValue;
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
 /// Forwards the request to the workspace at `path`, with its body for writes. Bodies are
 /// validated by the workspace, which holds the time-zone database.
-pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str) -> Result<Response, ApiError> {
+pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, body_type: &'static str) -> Result<Response, ApiError> {
     let method = req.method();
     let mut init = RequestInit::new();
     init.with_method(method.clone());
@@ -23,10 +23,11 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str) ->
     init.with_headers(headers);
     let has_body = req.headers().get("Content-Length").ok().flatten().is_some_and(|l| l != "0") || req.headers().get("Content-Type").ok().flatten().is_some();
     if matches!(method, Method::Post | Method::Put) && has_body {
-        require_json(&req)?;
+        require_type(&req, body_type)?;
         let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-        if body.len() > MAX_BODY_BYTES {
-            return Err(ApiError::PayloadTooLarge { what: "request body", limit: MAX_BODY_BYTES });
+        let limit = if body_type == "text/csv" { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES };
+        if body.len() > limit {
+            return Err(ApiError::PayloadTooLarge { what: "request body", limit });
         }
         init.with_body(Some(JsValue::from(js_sys::Uint8Array::from(body.as_slice()))));
     }

@@ -17,7 +17,8 @@ pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response,
         _ => {
             let who = authenticate(&req, env)?;
             if let Some(path) = workspace_path(&route) {
-                return leads::forward(&who, req, env, &path).await;
+                let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };
+                return leads::forward(&who, req, env, &path, body_type).await;
             }
             match (route.name, route.chat) {
                 (RouteName::Me, _) => chats::me(&who),
@@ -40,6 +41,7 @@ fn workspace_path(route: &Route) -> Option<String> {
     match (route.name, lead) {
         (RouteName::GetSettings | RouteName::UpdateSettings, _) => Some("/settings".into()),
         (RouteName::ListLeads | RouteName::CreateLead, _) => Some("/leads".into()),
+        (RouteName::ImportLeads, _) => Some("/leads/import".into()),
         (RouteName::GetLead, Some(id)) => Some(format!("/leads/{id}")),
         (RouteName::SendToLead, Some(id)) => Some(format!("/leads/{id}/sends")),
         (RouteName::ListDecisions, Some(id)) => Some(format!("/leads/{id}/decisions")),
@@ -74,11 +76,16 @@ pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Result<Response, ApiE
 
 /// Checks that a request with a body declares JSON.
 pub fn require_json(req: &Request) -> Result<(), ApiError> {
+    require_type(req, "application/json")
+}
+
+/// Checks that a request with a body declares `mime` (parameters such as charset allowed).
+pub fn require_type(req: &Request, expected: &'static str) -> Result<(), ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten().unwrap_or_default();
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime == "application/json" {
+    if mime == expected {
         Ok(())
     } else {
-        Err(ApiError::UnsupportedMediaType(if content_type.is_empty() { "none".into() } else { content_type }))
+        Err(ApiError::UnsupportedMediaType(if content_type.is_empty() { "none".into() } else { content_type }, expected))
     }
 }

@@ -241,3 +241,30 @@ test("drafts: the quality gate, approval, rejection, and sending through the pol
   const actions = (await call(stack, "GET", "/v1/audit")).json.entries.filter((e) => e.lead_id === l.id).map((e) => e.action);
   for (const a of ["draft.created", "draft.approved", "send.decided", "draft.sent", "draft.rejected"]) assert.ok(actions.includes(a), `${a} audited`);
 });
+
+test("bulk CSV import creates the good rows and reports every bad one", async () => {
+  const csv = [
+    "name,email,time_zone,industry,employees",
+    "Alan Turing,alan@bletchley.uk,Europe/London,research,12",
+    '"Hamilton, Margaret",margaret@mit.edu,America/New_York,,',
+    ",nobody@nowhere.io,,,",
+    "Bad Zone,bz@x.io,Mars/Olympus_Mons,,",
+    "Dup Email,ALAN@bletchley.uk,,,",
+    "Many,many@x.io,,,lots",
+    "Short,short@x.io",
+  ].join("\r\n");
+  const res = await call(stack, "POST", "/v1/leads/import", { raw: csv, headers: { "Content-Type": "text/csv" } });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.json.created.map((c) => c.row), [2, 3]);
+  assert.deepEqual(res.json.rejected.map((r) => r.row), [4, 5, 6, 7, 8]);
+  assert.match(res.json.rejected.find((r) => r.row === 5).errors[0], /time zone/);
+  assert.match(res.json.rejected.find((r) => r.row === 6).errors[0], /already exists/);
+  const imported = await call(stack, "GET", `/v1/leads/${res.json.created[1].id}`);
+  assert.equal(imported.json.name, "Hamilton, Margaret");
+
+  const again = await call(stack, "POST", "/v1/leads/import", { raw: csv, headers: { "Content-Type": "text/csv" } });
+  assert.deepEqual(again.json.created, [], "a retried import makes no duplicates");
+
+  assert.equal((await call(stack, "POST", "/v1/leads/import", { raw: "email\nx@y.io", headers: { "Content-Type": "text/csv" } })).status, 400);
+  assert.equal((await call(stack, "POST", "/v1/leads/import", { raw: csv, headers: { "Content-Type": "application/json" } })).status, 415);
+});

@@ -23,9 +23,9 @@ pub enum ApiError {
     /// The body (or a field in it) exceeds its size limit.
     #[error("{what} exceeds the limit of {limit} bytes")]
     PayloadTooLarge { what: &'static str, limit: usize },
-    /// The request's content type is not `application/json`.
-    #[error("unsupported content type `{0}`; send application/json")]
-    UnsupportedMediaType(String),
+    /// The request's content type is not the one the route takes.
+    #[error("unsupported content type `{0}`; send {1}")]
+    UnsupportedMediaType(String, &'static str),
     /// The chat does not exist for this org (also returned for other orgs' chats).
     #[error("unknown chat")]
     UnknownChat,
@@ -65,7 +65,7 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::InvalidQuery { .. } => "invalid_query",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::UnsupportedMediaType(..) => "unsupported_media_type",
             ApiError::UnknownChat => "unknown_chat",
             ApiError::UnknownLead => "unknown_lead",
             ApiError::UnknownDraft => "unknown_draft",
@@ -91,7 +91,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::InvalidTransition(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
-            ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::UnsupportedMediaType(..) => 415,
             ApiError::UpgradeRequired => 426,
             ApiError::Unavailable { .. } => 503,
         }

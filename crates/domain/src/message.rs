@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_CONTENT_BYTES: usize = 16 * 1024;
 /// Largest request body accepted by any JSON route, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest file accepted by an import route (CSV), in bytes.
+pub const MAX_IMPORT_BYTES: usize = 1024 * 1024;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,7 +53,7 @@ fn every_status_the_router_can_produce_is_documented_somewhere() {
     let errors = [
         ApiError::MalformedJson(String::new()),
         ApiError::PayloadTooLarge { what: "x", limit: 1 },
-        ApiError::UnsupportedMediaType(String::new()),
+        ApiError::UnsupportedMediaType(String::new(), "application/json"),
         ApiError::UnknownChat,
         ApiError::UnknownLead,
         ApiError::UnknownDraft,

@@ -14,6 +14,7 @@
 mod audit_log;
 mod drafts;
 mod handlers;
+mod import;
 mod lead_actions;
 mod outbox;
 mod schema;
@@ -72,6 +73,7 @@ impl Workspace {
             (Method::Put, ["settings"]) => self.put_settings(req).await,
             (Method::Get, ["leads"]) => self.list_leads(),
             (Method::Post, ["leads"]) => self.create_lead(req).await,
+            (Method::Post, ["leads", "import"]) => self.import_leads(req).await,
             (Method::Get, ["leads", id]) => self.get_lead(id),
             (Method::Post, ["leads", id, "sends"]) => self.send(id, req).await,
             (Method::Get, ["leads", id, "decisions"]) => self.list_decisions(id),

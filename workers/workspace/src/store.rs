@@ -182,3 +182,13 @@ pub fn record_inbound(sql: &SqlStorage, id: &str, client_id: &str, now: Millis) 
     )?;
     Ok(inserted.rows_written() > 0)
 }
+
+/// The lead with this email (compared case-insensitively), if any.
+pub fn lead_id_by_email(sql: &SqlStorage, email: &str) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: String,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT id FROM leads WHERE lower(email) = lower(?) LIMIT 1", vec![email.into()])?.to_array()?;
+    Ok(rows.into_iter().next().map(|r| r.id))
+}
