@@ -268,3 +268,29 @@ test("bulk CSV import creates the good rows and reports every bad one", async ()
   assert.equal((await call(stack, "POST", "/v1/leads/import", { raw: "email\nx@y.io", headers: { "Content-Type": "text/csv" } })).status, 400);
   assert.equal((await call(stack, "POST", "/v1/leads/import", { raw: csv, headers: { "Content-Type": "application/json" } })).status, 415);
 });
+
+test("the audit log filters by lead, action and time, pages, and exports as CSV", async () => {
+  const l = await lead({ name: "Frances Allen", time_zone: daytimeZone() });
+  const since = Date.now() - 1;
+  await call(stack, "POST", `/v1/leads/${l.id}/takeover`);
+  await call(stack, "POST", `/v1/leads/${l.id}/handback`);
+  await call(stack, "POST", `/v1/leads/${l.id}/takeover`);
+  const byLead = (await call(stack, "GET", `/v1/audit?lead_id=${l.id}`)).json;
+  assert.equal(byLead.chain_intact, true);
+  assert.deepEqual(byLead.entries.map((e) => e.action), ["lead.taken_over", "lead.handed_back", "lead.taken_over"]);
+  const takeovers = (await call(stack, "GET", `/v1/audit?lead_id=${l.id}&action=lead.taken_over`)).json.entries;
+  assert.equal(takeovers.length, 2);
+  const page1 = (await call(stack, "GET", `/v1/audit?lead_id=${l.id}&limit=2`)).json;
+  assert.equal(page1.entries.length, 2);
+  const page2 = (await call(stack, "GET", `/v1/audit?lead_id=${l.id}&after=${page1.next_after}`)).json;
+  assert.deepEqual(page2.entries.map((e) => e.action), ["lead.taken_over"]);
+  assert.equal((await call(stack, "GET", `/v1/audit?from=${since}&to=${since - 10}`)).json.entries.length, 0);
+  assert.equal((await call(stack, "GET", "/v1/audit?limit=0")).status, 400);
+  const csv = await call(stack, "GET", `/v1/audit/export?lead_id=${l.id}`);
+  assert.equal(csv.status, 200);
+  assert.match(csv.headers.get("content-type"), /text\/csv/);
+  const lines = csv.text.trim().split("\r\n");
+  assert.equal(lines[0], "seq,at,actor,action,lead_id,detail,prev_hash,hash");
+  assert.equal(lines.length, 4);
+  assert.ok(lines.slice(1).every((line) => line.includes(l.id)));
+});

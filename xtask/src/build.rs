@@ -19,17 +19,16 @@ pub fn worker_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Builds `name` unless its output is newer than every source file.
+/// Builds `name` unless the sources are exactly as they were when its output was last built.
+/// The fingerprint is taken before the build starts, so a file saved during a build makes the
+/// next invocation build again.
 pub fn worker(tools: &Tools, name: &str, force: bool) -> Result<(), String> {
     let dir = worker_dir(&tools.root, name)?;
     let output = dir.join("build/worker/shim.mjs");
-    let built_at = std::fs::metadata(&output).and_then(|m| m.modified()).ok();
-    if !force {
-        if let Some(built_at) = built_at {
-            if newest_source(&tools.root) <= built_at {
-                return Ok(());
-            }
-        }
+    let stamp = dir.join("build/.parley-source-fingerprint");
+    let fingerprint = format!("{:016x}", source_fingerprint(&tools.root));
+    if !force && output.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(fingerprint.as_str()) {
+        return Ok(());
     }
     eprintln!("xtask: building the {name} worker");
     status(
@@ -40,32 +39,37 @@ pub fn worker(tools: &Tools, name: &str, force: bool) -> Result<(), String> {
             .env("ESBUILD_BIN", &tools.esbuild)
             .env("WASM_OPT_BIN", &tools.wasm_opt)
             .env("CARGO_TARGET_DIR", tools.root.join("target")),
-    )
+    )?;
+    std::fs::write(&stamp, fingerprint).map_err(|e| format!("writing {}: {e}", stamp.display()))
 }
 
-fn newest_source(root: &Path) -> SystemTime {
-    let mut newest = SystemTime::UNIX_EPOCH;
-    for f in SOURCE_FILES {
-        newest = newest.max(modified(&root.join(f)));
-    }
+/// A hash of every source file's path, size and modification time.
+fn source_fingerprint(root: &Path) -> u64 {
+    let mut files: Vec<PathBuf> = SOURCE_FILES.iter().map(|f| root.join(f)).collect();
     for d in SOURCE_DIRS {
-        walk(&root.join(d), &mut newest);
+        walk(&root.join(d), &mut files);
     }
-    newest
+    files.sort();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for f in files {
+        let meta = std::fs::metadata(&f).ok();
+        let modified = meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        let line = format!("{}|{}|{}\n", f.display(), meta.map_or(0, |m| m.len()), modified);
+        for b in line.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+        }
+    }
+    h
 }
 
-fn walk(dir: &Path, newest: &mut SystemTime) {
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            walk(&path, newest);
+            walk(&path, files);
         } else if path.extension().is_some_and(|e| e == "rs" || e == "toml") {
-            *newest = (*newest).max(modified(&path));
+            files.push(path);
         }
     }
-}
-
-fn modified(path: &Path) -> SystemTime {
-    std::fs::metadata(path).and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH)
 }

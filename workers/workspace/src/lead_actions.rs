@@ -7,6 +7,7 @@ use domain::ApiError;
 use runtime_support::responses::{error, json};
 use runtime_support::transaction::transaction;
 use serde_json::json;
+use workspace::audit::{to_csv, AuditQuery};
 use workspace::opt_out::is_opt_out;
 use workspace::send::NewSend;
 use workspace::stage::{Actor, LeadStage};
@@ -94,10 +95,24 @@ impl Workspace {
         }
     }
 
-    /// `GET /audit`: the whole chain, verified.
-    pub(crate) fn audit(&self) -> Result<Response> {
+    /// `GET /audit?lead_id&action&from&to&after&limit`: matching entries (paged by `seq`), and
+    /// whether the whole chain verifies. `GET /audit/export` gives the same entries as CSV.
+    pub(crate) fn audit(&self, req: &Request, csv: bool) -> Result<Response> {
+        let pairs: Vec<(String, String)> = req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let query = match AuditQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            Ok(q) => q,
+            Err(e) => return error(&e),
+        };
         let entries = audit_log::all(&self.state.storage().sql())?;
         let broken = workspace::audit::first_broken(&entries);
-        json(200, &json!({ "entries": entries, "chain_intact": broken.is_none(), "first_broken": broken }))
+        let page: Vec<_> = entries.into_iter().filter(|e| query.matches(e)).take(query.limit as usize).collect();
+        if csv {
+            let headers = Headers::new();
+            headers.set("Content-Type", "text/csv; charset=utf-8")?;
+            headers.set("Content-Disposition", "attachment; filename=\"parley-audit.csv\"")?;
+            return Ok(Response::ok(to_csv(&page))?.with_headers(headers));
+        }
+        let next_after = page.last().map(|e| e.seq);
+        json(200, &json!({ "entries": page, "chain_intact": broken.is_none(), "first_broken": broken, "next_after": next_after }))
     }
 }

@@ -81,7 +81,8 @@ impl Workspace {
             (Method::Post, ["leads", id, "takeover"]) => self.set_takeover(id, &req, true),
             (Method::Post, ["leads", id, "handback"]) => self.set_takeover(id, &req, false),
             (Method::Post, ["leads", id, "replies"]) => self.record_reply(id, req).await,
-            (Method::Get, ["audit"]) => self.audit(),
+            (Method::Get, ["audit"]) => self.audit(&req, false),
+            (Method::Get, ["audit", "export"]) => self.audit(&req, true),
             (Method::Post, ["leads", id, "drafts"]) => self.create_draft(id, req).await,
             (Method::Get, ["drafts"]) => self.list_drafts(&req),
             (Method::Post, ["drafts", id, action @ ("approve" | "reject" | "send")]) => {
