@@ -3,6 +3,8 @@
 // The log is keyed by sequence number, so replays after a reconnect never duplicate a
 // message, and posts carry a client id, so retrying a post never stores it twice.
 
+import { initWorkspace, showWorkspace } from "/workspace.js";
+
 const $ = (id) => document.getElementById(id);
 const state = {
   chatId: null,
@@ -265,6 +267,20 @@ $("new-chat").addEventListener("click", async () => {
     showError(`Could not create a chat: ${err.message}`);
   }
 });
+
+// Two views share the page: chats, and the sales workspace.
+function showView(name) {
+  const workspace = name === "workspace";
+  $("chat-view").hidden = workspace;
+  $("chat-sidebar").hidden = workspace;
+  $("workspace-view").hidden = !workspace;
+  $("view-chats").setAttribute("aria-pressed", String(!workspace));
+  $("view-workspace").setAttribute("aria-pressed", String(workspace));
+  if (workspace) showWorkspace().catch((err) => showError(`Workspace unavailable: ${err.message}`));
+}
+$("view-chats").addEventListener("click", () => showView("chats"));
+$("view-workspace").addEventListener("click", () => showView("workspace"));
+initWorkspace();
 
 (async () => {
   try {

@@ -1,0 +1,75 @@
+// The workspace view in headless Debian Chromium: add a lead, write a draft that the quality
+// gate blocks and one it passes, approve and send it through the policy, see the decision,
+// switch the kill switch on and see a send refused with its reason, and the audit log intact.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startStack, ROOT } from "../support/stack.mjs";
+
+let stack;
+let browser;
+before(async () => {
+  stack = await startStack();
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+// A fixed-offset zone where it is daytime now, so quiet hours do not refuse the send.
+function daytimeZone() {
+  const hour = new Date().getUTCHours();
+  for (let offset = -12; offset <= 14; offset++) {
+    const local = (((hour + offset) % 24) + 24) % 24;
+    if (local >= 10 && local <= 18) return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+  }
+  throw new Error("no daytime zone");
+}
+
+test("an operator works a lead from the browser, and the policy and the gate are visible", async () => {
+  await fetch(`${stack.url}/v1/workspace/settings`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sunday_hold: false }) });
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(stack.url);
+  await page.getByTestId("view-workspace").click();
+  const addLead = page.getByTestId("new-lead");
+  await addLead.locator('input[name="name"]').fill("Ada Lovelace");
+  await addLead.locator('input[name="email"]').fill("ada@analytical.io");
+  await addLead.locator('input[name="time_zone"]').fill(daytimeZone());
+  await addLead.getByRole("button", { name: "Add lead" }).click();
+  await page.getByTestId("lead-title").filter({ hasText: "Ada Lovelace" }).waitFor();
+
+  const draft = page.getByTestId("draft-form");
+  await draft.locator("textarea").fill("We guarantee results \u2014 mail ada@analytical.io now!");
+  await draft.getByRole("button", { name: "Save draft" }).click();
+  await page.locator('[data-testid="draft"][data-state="blocked"]').waitFor();
+  assert.match(await page.locator('[data-testid="draft"][data-state="blocked"]').textContent(), /em-dash/);
+
+  await draft.locator("textarea").fill("Hi Ada, your team is growing fast. We help new engineers ramp sooner. Would you be open to a 15-minute call next week?");
+  await draft.getByRole("button", { name: "Save draft" }).click();
+  await page.locator('[data-testid="draft"][data-state="pending"]').getByTestId("approve").click();
+  await page.locator('[data-testid="draft"][data-state="approved"]').getByTestId("send-draft").click();
+  await page.locator('[data-testid="draft"][data-state="sent"]').waitFor();
+  await page.getByTestId("decisions").getByText(/ALLOW/).waitFor();
+
+  await page.getByTestId("kill-switch").check();
+  await page.getByTestId("ws-notice").filter({ hasText: "Settings saved" }).waitFor();
+  const send = page.getByTestId("send-form");
+  await send.locator("textarea").fill("One more thing");
+  await send.getByRole("button", { name: "Send" }).click();
+  await page.getByTestId("ws-notice").filter({ hasText: "KILL_SWITCH_ON" }).waitFor();
+  await page.getByTestId("kill-switch").uncheck();
+
+  await page.getByTestId("chain").filter({ hasText: "chain intact" }).waitFor();
+  assert.ok((await page.getByTestId("audit").locator("li").count()) >= 6);
+  await page.screenshot({ path: path.join(ROOT, "tests/.artifacts/workspace.png"), fullPage: true }).catch(() => {});
+  assert.deepEqual(errors, []);
+});
