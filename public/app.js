@@ -62,7 +62,7 @@ async function loadChats(selectId) {
 }
 
 async function openChat(id, title) {
-  state.generation += 1;
+  const generation = ++state.generation;
   if (state.socket) state.socket.close();
   Object.assign(state, { chatId: id, lastSeq: 0, streaming: null, socket: null, retryMs: 500 });
   state.messages.clear();
@@ -74,8 +74,8 @@ async function openChat(id, title) {
   $("send").disabled = false;
   setTurnStatus("", "");
   render();
-  await catchUp(state.generation);
-  connect(state.generation);
+  await catchUp(generation);
+  if (generation === state.generation) connect(generation);
 }
 
 // Pages through the log over HTTP from the last sequence we have.
