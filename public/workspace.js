@@ -93,7 +93,7 @@ async function act(id, action) {
   } catch (err) {
     say(err.message, true);
   }
-  await Promise.all([refreshDrafts(), state.leadId ? openLead(state.leadId) : null, refreshAudit()]);
+  await Promise.all([refreshDrafts(), state.leadId ? openLead(state.leadId) : null, refreshAudit(), refreshOutbox()]);
 }
 
 async function reject(id, reason) {
@@ -109,6 +109,11 @@ export async function refreshAudit() {
   const { data } = await api("GET", "/v1/audit?limit=1000");
   $("ws-chain").textContent = data.chain_intact ? "chain intact" : `chain BROKEN at #${data.first_broken}`;
   $("ws-audit").replaceChildren(...data.entries.slice(-50).reverse().map((e) => el("li", { textContent: `#${e.seq} ${new Date(e.at).toLocaleString()} ${e.actor} ${e.action}${e.lead_id ? ` ${e.lead_id}` : ""}` })));
+}
+
+export async function refreshOutbox() {
+  const { data } = await api("GET", "/v1/outbox");
+  $("ws-outbox").replaceChildren(...data.sent.map((m) => el("li", { textContent: `${new Date(m.created_at).toLocaleString()} to ${m.lead_id}: ${m.content}`, dataset: { testid: "outbox-item" } })));
 }
 
 export async function refreshSettings() {
@@ -157,7 +162,7 @@ export function initWorkspace() {
   form("ws-send", async (f) => {
     const { data } = await api("POST", `/v1/leads/${state.leadId}/sends`, { client_id: crypto.randomUUID(), content: f.get("content") });
     say(describeDecision(data.decision), data.decision.verdict !== "allow");
-    await Promise.all([openLead(state.leadId), refreshAudit()]);
+    await Promise.all([openLead(state.leadId), refreshAudit(), refreshOutbox()]);
   });
   form("ws-draft", async (f) => {
     const { data } = await api("POST", `/v1/leads/${state.leadId}/drafts`, { client_id: crypto.randomUUID(), content: f.get("content") });
@@ -188,5 +193,5 @@ export function initWorkspace() {
 }
 
 export async function showWorkspace() {
-  await Promise.all([refreshLeads(), refreshDrafts(), refreshAudit(), refreshSettings()]);
+  await Promise.all([refreshLeads(), refreshDrafts(), refreshAudit(), refreshSettings(), refreshOutbox()]);
 }

@@ -51,6 +51,7 @@ fn workspace_path(route: &Route) -> Option<String> {
         (RouteName::RecordReply, Some(id)) => Some(format!("/leads/{id}/replies")),
         (RouteName::AuditLog, _) => Some("/audit".into()),
         (RouteName::AuditExport, _) => Some("/audit/export".into()),
+        (RouteName::Outbox, _) => Some("/outbox".into()),
         (RouteName::CreateDraft, Some(id)) => Some(format!("/leads/{id}/drafts")),
         (RouteName::ListDrafts, _) => Some("/drafts".into()),
         _ => draft_path(route),

@@ -59,6 +59,7 @@ test("an operator works a lead from the browser, and the policy and the gate are
   await page.locator('[data-testid="draft"][data-state="approved"]').getByTestId("send-draft").click();
   await page.locator('[data-testid="draft"][data-state="sent"]').waitFor();
   await page.getByTestId("decisions").getByText(/ALLOW/).waitFor();
+  await page.getByTestId("outbox-item").filter({ hasText: "Would you be open to a 15-minute call" }).waitFor();
 
   await page.getByTestId("kill-switch").check();
   await page.getByTestId("ws-notice").filter({ hasText: "Settings saved" }).waitFor();

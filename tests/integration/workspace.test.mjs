@@ -294,3 +294,23 @@ test("the audit log filters by lead, action and time, pages, and exports as CSV"
   assert.equal(lines.length, 4);
   assert.ok(lines.slice(1).every((line) => line.includes(l.id)));
 });
+
+test("leads filter by stage, tag and text; the outbox lists what went out", async () => {
+  const a = await lead({ name: "Filter Alpha", email: "alpha@filters.io", time_zone: daytimeZone() });
+  const b = await lead({ name: "Filter Beta", time_zone: daytimeZone() });
+  await call(stack, "POST", `/v1/leads/${a.id}/stage`, { body: { stage: "qualified" } });
+  await call(stack, "POST", `/v1/leads/${b.id}/takeover`);
+  const ids = async (query) => (await call(stack, "GET", `/v1/leads?${query}`)).json.leads.map((l) => l.id);
+  assert.ok((await ids("stage=qualified")).includes(a.id));
+  assert.ok(!(await ids("stage=qualified")).includes(b.id));
+  assert.deepEqual((await ids("tag=human_takeover&q=filter")), [b.id]);
+  assert.deepEqual(await ids("q=ALPHA@filters"), [a.id]);
+  assert.equal((await call(stack, "GET", "/v1/leads?stage=sold")).status, 400);
+
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false } });
+  const sent = await call(stack, "POST", `/v1/leads/${a.id}/sends`, { body: { client_id: "outbox-1", content: "Hello from the outbox test" } });
+  assert.equal(sent.status, 201, sent.text);
+  const outbox = (await call(stack, "GET", "/v1/outbox")).json.sent;
+  assert.equal(outbox[0].content, "Hello from the outbox test");
+  assert.equal(outbox[0].decision_id, sent.json.decision.id);
+});

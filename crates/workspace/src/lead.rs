@@ -102,3 +102,62 @@ mod tests {
         }
     }
 }
+
+/// Filters for `GET /v1/leads`: `?stage=&tag=&q=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadFilter {
+    pub stage: Option<String>,
+    /// `human_takeover` or `opted_out`.
+    pub tag: Option<String>,
+    /// A case-insensitive substring of the name or email.
+    pub q: Option<String>,
+}
+
+impl LeadFilter {
+    pub fn from_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ApiError> {
+        let mut f = LeadFilter::default();
+        for (k, v) in pairs {
+            match k {
+                "stage" => {
+                    crate::stage::LeadStage::parse(v).ok_or(ApiError::InvalidQuery { param: "stage", reason: format!("unknown stage `{v}`") })?;
+                    f.stage = Some(v.to_owned());
+                }
+                "tag" => {
+                    if !matches!(v, "human_takeover" | "opted_out") {
+                        return Err(ApiError::InvalidQuery { param: "tag", reason: "must be human_takeover or opted_out".into() });
+                    }
+                    f.tag = Some(v.to_owned());
+                }
+                "q" => f.q = Some(v.to_lowercase()).filter(|q| !q.trim().is_empty()),
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    pub fn matches(&self, l: &LeadView) -> bool {
+        self.stage.as_deref().is_none_or(|s| l.stage == s)
+            && self.tag.as_deref().is_none_or(|t| if t == "opted_out" { l.opted_out } else { l.human_takeover })
+            && self.q.as_deref().is_none_or(|q| l.name.to_lowercase().contains(q) || l.email.as_deref().is_some_and(|e| e.to_lowercase().contains(q)))
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn lead(name: &str, stage: &str, opted_out: bool) -> LeadView {
+        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, created_at: 0 }
+    }
+
+    #[test]
+    fn filters_combine_and_refuse_unknown_values() {
+        let f = LeadFilter::from_query([("stage", "qualified"), ("q", "ADA")]).unwrap();
+        assert!(f.matches(&lead("Ada", "qualified", false)));
+        assert!(!f.matches(&lead("Ada", "new", false)));
+        assert!(!f.matches(&lead("Bob", "qualified", false)));
+        assert!(LeadFilter::from_query([("tag", "opted_out")]).unwrap().matches(&lead("C", "new", true)));
+        assert!(LeadFilter::from_query([("stage", "sold")]).is_err());
+        assert!(LeadFilter::from_query([("tag", "vip")]).is_err());
+    }
+}

@@ -9,7 +9,7 @@ use domain::ids::LeadId;
 use domain::ApiError;
 use policy::{decide, Origin, SendRequest, Verdict};
 use runtime_support::random;
-use workspace::lead::NewLead;
+use workspace::lead::{LeadFilter, NewLead};
 use workspace::send::{next_step, NewSend};
 use workspace::settings;
 use worker::*;
@@ -45,8 +45,20 @@ impl Workspace {
         json(200, &view)
     }
 
-    pub(super) fn list_leads(&self) -> Result<Response> {
-        json(200, &serde_json::json!({ "leads": store::list_leads(&self.state.storage().sql(), LIST_LIMIT)? }))
+    /// `GET /leads?stage&tag&q`: newest first.
+    pub(super) fn list_leads(&self, req: &Request) -> Result<Response> {
+        let pairs: Vec<(String, String)> = req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let filter = match LeadFilter::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+            Ok(f) => f,
+            Err(e) => return error(&e),
+        };
+        let leads: Vec<_> = store::list_leads(&self.state.storage().sql(), LIST_LIMIT)?.into_iter().filter(|l| filter.matches(l)).collect();
+        json(200, &serde_json::json!({ "leads": leads }))
+    }
+
+    /// `GET /outbox`: what the outbox channel recorded as sent, newest first.
+    pub(super) fn list_outbox(&self) -> Result<Response> {
+        json(200, &serde_json::json!({ "sent": store::outbox(&self.state.storage().sql(), LIST_LIMIT)? }))
     }
 
     pub(super) async fn create_lead(&self, mut req: Request) -> Result<Response> {

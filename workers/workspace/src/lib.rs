@@ -71,7 +71,8 @@ impl Workspace {
         match (req.method(), segments.as_slice()) {
             (Method::Get, ["settings"]) => self.get_settings(),
             (Method::Put, ["settings"]) => self.put_settings(req).await,
-            (Method::Get, ["leads"]) => self.list_leads(),
+            (Method::Get, ["leads"]) => self.list_leads(&req),
+            (Method::Get, ["outbox"]) => self.list_outbox(),
             (Method::Post, ["leads"]) => self.create_lead(req).await,
             (Method::Post, ["leads", "import"]) => self.import_leads(req).await,
             (Method::Get, ["leads", id]) => self.get_lead(id),

@@ -192,3 +192,17 @@ pub fn lead_id_by_email(sql: &SqlStorage, email: &str) -> Result<Option<String>>
     let rows: Vec<Row> = sql.exec("SELECT id FROM leads WHERE lower(email) = lower(?) LIMIT 1", vec![email.into()])?.to_array()?;
     Ok(rows.into_iter().next().map(|r| r.id))
 }
+
+/// The outbox, newest first.
+pub fn outbox(sql: &SqlStorage, limit: u32) -> Result<Vec<serde_json::Value>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+        lead_id: String,
+        decision_id: i64,
+        content: String,
+        created_at: i64,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT id, lead_id, decision_id, content, created_at FROM outbox ORDER BY id DESC LIMIT ?", vec![i64::from(limit).into()])?.to_array()?;
+    Ok(rows.into_iter().map(|r| serde_json::json!({ "id": r.id, "lead_id": r.lead_id, "decision_id": r.decision_id, "content": r.content, "created_at": r.created_at })).collect())
+}
