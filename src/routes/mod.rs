@@ -49,6 +49,8 @@ fn workspace_path(route: &Route) -> Option<String> {
         (RouteName::TakeOverLead, Some(id)) => Some(format!("/leads/{id}/takeover")),
         (RouteName::HandBackLead, Some(id)) => Some(format!("/leads/{id}/handback")),
         (RouteName::RecordReply, Some(id)) => Some(format!("/leads/{id}/replies")),
+        (RouteName::Suppress | RouteName::ListSuppressions, Some(id)) => Some(format!("/leads/{id}/suppressions")),
+        (RouteName::LiftSuppressions, Some(id)) => Some(format!("/leads/{id}/suppressions/lift")),
         (RouteName::AuditLog, _) => Some("/audit".into()),
         (RouteName::AuditExport, _) => Some("/audit/export".into()),
         (RouteName::Outbox, _) => Some("/outbox".into()),

@@ -314,3 +314,24 @@ test("leads filter by stage, tag and text; the outbox lists what went out", asyn
   assert.equal(outbox[0].content, "Hello from the outbox test");
   assert.equal(outbox[0].decision_id, sent.json.decision.id);
 });
+
+test("the suppression list: reasons, expiry, lifting, and an opt-out that never lifts", async () => {
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false } });
+  const l = await lead({ name: "Suppressed Sam", time_zone: daytimeZone() });
+  const bounced = await call(stack, "POST", `/v1/leads/${l.id}/suppressions`, { body: { reason: "bounced", until: Date.now() + 86_400_000 } });
+  assert.equal(bounced.status, 201, bounced.text);
+  const refused = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "sup-1", content: "Hi" } });
+  assert.deepEqual(refused.json.decision.reasons, ["CONTACT_SUPPRESSED"]);
+  assert.equal((await call(stack, "POST", `/v1/leads/${l.id}/suppressions`, { body: { reason: "opt_out", until: Date.now() + 1000 } })).status, 400, "an opt-out has no expiry");
+  const lifted = await call(stack, "POST", `/v1/leads/${l.id}/suppressions/lift`);
+  assert.equal(lifted.json.lead.suppressed_until, null);
+  assert.equal((await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: "sup-2", content: "Hi" } })).status, 201);
+
+  const optOut = await call(stack, "POST", `/v1/leads/${l.id}/suppressions`, { body: { reason: "opt_out", note: "asked by phone" } });
+  assert.equal(optOut.json.lead.opted_out, true);
+  await call(stack, "POST", `/v1/leads/${l.id}/suppressions/lift`);
+  const after = (await call(stack, "GET", `/v1/leads/${l.id}`)).json;
+  assert.equal(after.opted_out, true, "lifting never undoes an opt-out");
+  const list = (await call(stack, "GET", `/v1/leads/${l.id}/suppressions`)).json.suppressions;
+  assert.deepEqual(list.map((s) => [s.reason, s.lifted_at !== null, s.permanent]), [["bounced", true, false], ["opt_out", false, true]]);
+});

@@ -72,6 +72,8 @@ pub struct LeadView {
     pub stage: String,
     pub opted_out: bool,
     pub human_takeover: bool,
+    /// Set while the lead is on the suppression list for a reason other than an opt-out.
+    pub suppressed_until: Option<i64>,
     pub created_at: i64,
 }
 
@@ -147,7 +149,7 @@ mod filter_tests {
     use super::*;
 
     fn lead(name: &str, stage: &str, opted_out: bool) -> LeadView {
-        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, created_at: 0 }
+        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, suppressed_until: None, created_at: 0 }
     }
 
     #[test]

@@ -9,3 +9,4 @@ pub mod opt_out;
 pub mod send;
 pub mod settings;
 pub mod stage;
+pub mod suppression;

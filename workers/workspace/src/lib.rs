@@ -19,6 +19,7 @@ mod lead_actions;
 mod outbox;
 mod schema;
 mod store;
+mod suppressions;
 mod zones;
 
 use runtime_support::responses;
@@ -82,6 +83,9 @@ impl Workspace {
             (Method::Post, ["leads", id, "takeover"]) => self.set_takeover(id, &req, true),
             (Method::Post, ["leads", id, "handback"]) => self.set_takeover(id, &req, false),
             (Method::Post, ["leads", id, "replies"]) => self.record_reply(id, req).await,
+            (Method::Post, ["leads", id, "suppressions"]) => self.suppress(id, req).await,
+            (Method::Get, ["leads", id, "suppressions"]) => self.suppressions(id),
+            (Method::Post, ["leads", id, "suppressions", "lift"]) => self.lift(id, &req),
             (Method::Get, ["audit"]) => self.audit(&req, false),
             (Method::Get, ["audit", "export"]) => self.audit(&req, true),
             (Method::Post, ["leads", id, "drafts"]) => self.create_draft(id, req).await,

@@ -77,4 +77,16 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL
     );
     CREATE INDEX drafts_by_state ON drafts (state, id);",
+    // v4: the suppression list with reasons.
+    "CREATE TABLE suppressions (
+        id INTEGER PRIMARY KEY,
+        lead_id TEXT NOT NULL REFERENCES leads (id),
+        reason TEXT NOT NULL CHECK (reason IN ('opt_out', 'bounced', 'complaint', 'manual')),
+        until INTEGER,
+        note TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        lifted_at INTEGER
+    );
+    CREATE INDEX suppressions_by_lead ON suppressions (lead_id, id);",
 ];

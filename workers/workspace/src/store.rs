@@ -36,6 +36,7 @@ impl LeadRow {
             stage: self.stage.clone(),
             opted_out: self.opted_out != 0,
             human_takeover: self.human_takeover != 0,
+            suppressed_until: self.suppressed_until,
             created_at: self.created_at,
         }
     }
@@ -205,4 +206,16 @@ pub fn outbox(sql: &SqlStorage, limit: u32) -> Result<Vec<serde_json::Value>> {
     }
     let rows: Vec<Row> = sql.exec("SELECT id, lead_id, decision_id, content, created_at FROM outbox ORDER BY id DESC LIMIT ?", vec![i64::from(limit).into()])?.to_array()?;
     Ok(rows.into_iter().map(|r| serde_json::json!({ "id": r.id, "lead_id": r.lead_id, "decision_id": r.decision_id, "content": r.content, "created_at": r.created_at })).collect())
+}
+
+/// Suppresses the lead until at least `until` (a later suppression never shortens one).
+pub fn extend_suppression(sql: &SqlStorage, id: &str, until: Millis, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET suppressed_until = MAX(COALESCE(suppressed_until, 0), ?), updated_at = ? WHERE id = ?", vec![until.into(), now.into(), id.into()])?;
+    Ok(())
+}
+
+/// Clears the lead's non-opt-out suppression (opt-out lives in `opted_out`, which stays).
+pub fn clear_suppression(sql: &SqlStorage, id: &str, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET suppressed_until = NULL, updated_at = ? WHERE id = ?", vec![now.into(), id.into()])?;
+    Ok(())
 }
