@@ -40,6 +40,7 @@ fn workspace_path(route: &Route) -> Option<String> {
     let lead = route.lead.as_ref().map(|l| l.as_str());
     match (route.name, lead) {
         (RouteName::GetSettings | RouteName::UpdateSettings, _) => Some("/settings".into()),
+        (RouteName::FeatureFlags, _) => Some("/flags".into()),
         (RouteName::ListLeads | RouteName::CreateLead, _) => Some("/leads".into()),
         (RouteName::ImportLeads, _) => Some("/leads/import".into()),
         (RouteName::GetLead, Some(id)) => Some(format!("/leads/{id}")),

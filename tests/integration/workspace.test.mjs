@@ -335,3 +335,20 @@ test("the suppression list: reasons, expiry, lifting, and an opt-out that never 
   const list = (await call(stack, "GET", `/v1/leads/${l.id}/suppressions`)).json.suppressions;
   assert.deepEqual(list.map((s) => [s.reason, s.lifted_at !== null, s.permanent]), [["bounced", true, false], ["opt_out", false, true]]);
 });
+
+test("feature flags roll out by percentage, the same way every time", async () => {
+  const set = await call(stack, "PUT", "/v1/workspace/settings", { body: { feature_flags: { everyone: 100, nobody: 0, half: 50 } } });
+  assert.equal(set.status, 200, set.text);
+  assert.equal((await call(stack, "PUT", "/v1/workspace/settings", { body: { feature_flags: { half: 101 } } })).status, 400);
+  let halfOn = 0;
+  for (let i = 0; i < 40; i++) {
+    const flags = (await call(stack, "GET", `/v1/workspace/flags?subject=lead_${i}`)).json.flags;
+    assert.equal(flags.everyone.enabled, true);
+    assert.equal(flags.nobody.enabled, false);
+    const again = (await call(stack, "GET", `/v1/workspace/flags?subject=lead_${i}`)).json.flags;
+    assert.equal(again.half.enabled, flags.half.enabled, "deterministic");
+    if (flags.half.enabled) halfOn++;
+  }
+  assert.ok(halfOn > 5 && halfOn < 35, `${halfOn} of 40 at 50 %`);
+  assert.equal((await call(stack, "GET", "/v1/workspace/flags")).status, 400, "a subject is required");
+});

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod csv_import;
 pub mod draft;
+pub mod flags;
 pub mod lead;
 pub mod opt_out;
 pub mod send;

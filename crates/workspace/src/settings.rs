@@ -13,12 +13,15 @@ use serde_json::{json, Map, Value};
 pub struct Settings {
     pub policy: OrgSettings,
     pub gate: GateConfig,
+    /// Feature flags and their rollout percentages (see `crate::flags`).
+    pub flags: std::collections::BTreeMap<String, u8>,
 }
 
 /// The settings as clients see them (and as the workspace stores them).
 pub fn to_json(settings: &Settings) -> Value {
     let s = &settings.policy;
     json!({
+        "feature_flags": settings.flags,
         "forbidden_words": settings.gate.forbidden_words,
         "other_clients": settings.gate.other_clients,
         "mode": match s.mode { Mode::DraftOnly => "DRAFT_ONLY", Mode::SendAllowed => "SEND_ALLOWED" },
@@ -70,6 +73,17 @@ fn apply(settings: &mut Settings, obj: &Map<String, Value>) -> Result<(), ApiErr
     for (key, value) in obj {
         match key.as_str() {
             "forbidden_words" => settings.gate.forbidden_words = strings(value, "forbidden_words")?,
+            "feature_flags" => {
+                let map = value.as_object().ok_or(invalid("feature_flags", "must be an object of flag name to percentage"))?;
+                let mut flags = std::collections::BTreeMap::new();
+                for (name, pct) in map {
+                    if !crate::flags::valid_name(name) {
+                        return Err(invalid("feature_flags", &format!("bad flag name `{name}`")));
+                    }
+                    flags.insert(name.clone(), percent(pct, "feature_flags")?);
+                }
+                settings.flags = flags;
+            }
             "other_clients" => settings.gate.other_clients = strings(value, "other_clients")?,
             "mode" => {
                 s.mode = match value.as_str() {
@@ -139,7 +153,8 @@ mod tests {
 
     #[test]
     fn patches_round_trip_through_storage() {
-        let s = patch(&Settings::default(), br#"{"mode":"SEND_ALLOWED","kill_switch":true,"daily_quota":5,"guardrails":{"blocked_industries":["gambling"],"max_employees":500},"forbidden_words":["guarantee"]}"#).unwrap();
+        let s = patch(&Settings::default(), br#"{"mode":"SEND_ALLOWED","kill_switch":true,"daily_quota":5,"guardrails":{"blocked_industries":["gambling"],"max_employees":500},"forbidden_words":["guarantee"],"feature_flags":{"new_inbox":25}}"#).unwrap();
+        assert_eq!(s.flags.get("new_inbox"), Some(&25));
         let stored = to_json(&s).to_string();
         assert_eq!(from_stored(Some(&stored)), s);
         assert_eq!(s.policy.guardrails.max_employees, Some(500));

@@ -56,6 +56,20 @@ impl Workspace {
         json(200, &serde_json::json!({ "leads": leads }))
     }
 
+    /// `GET /flags?subject=...`: every feature flag, its rollout and whether it is on for the
+    /// subject (a lead, chat or user id).
+    pub(super) fn evaluate_flags(&self, req: &Request) -> Result<Response> {
+        let Some(subject) = req.url()?.query_pairs().find(|(k, _)| k == "subject").map(|(_, v)| v.into_owned()).filter(|s| !s.is_empty()) else {
+            return error(&ApiError::InvalidQuery { param: "subject", reason: "is required".into() });
+        };
+        let flags = self.settings()?.flags;
+        let evaluated: serde_json::Map<String, serde_json::Value> = flags
+            .iter()
+            .map(|(name, pct)| (name.clone(), serde_json::json!({ "percentage": pct, "enabled": workspace::flags::is_enabled(&flags, name, &subject) })))
+            .collect();
+        json(200, &serde_json::json!({ "subject": subject, "flags": evaluated }))
+    }
+
     /// `GET /outbox`: what the outbox channel recorded as sent, newest first.
     pub(super) fn list_outbox(&self) -> Result<Response> {
         json(200, &serde_json::json!({ "sent": store::outbox(&self.state.storage().sql(), LIST_LIMIT)? }))

@@ -74,6 +74,7 @@ impl Workspace {
             (Method::Put, ["settings"]) => self.put_settings(req).await,
             (Method::Get, ["leads"]) => self.list_leads(&req),
             (Method::Get, ["outbox"]) => self.list_outbox(),
+            (Method::Get, ["flags"]) => self.evaluate_flags(&req),
             (Method::Post, ["leads"]) => self.create_lead(req).await,
             (Method::Post, ["leads", "import"]) => self.import_leads(req).await,
             (Method::Get, ["leads", id]) => self.get_lead(id),
