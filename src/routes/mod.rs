@@ -2,6 +2,7 @@
 
 mod chats;
 mod health;
+mod inbound;
 mod leads;
 mod messages;
 
@@ -14,6 +15,7 @@ pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response,
     match route.name {
         RouteName::Health => health::health(),
         RouteName::Ready => health::ready(env).await,
+        RouteName::Inbound => inbound::receive(req, env).await,
         _ => {
             let who = authenticate(&req, env)?;
             if let Some(path) = workspace_path(&route) {

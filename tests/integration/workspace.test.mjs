@@ -5,11 +5,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack } from "../support/stack.mjs";
+import { createHmac } from "node:crypto";
 import { call } from "../support/client.mjs";
 
 let stack;
+const INBOUND_SECRET = "whsec_inbound_test_only";
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({ orchestratorVars: { INBOUND_WEBHOOK_SECRET: INBOUND_SECRET } });
 });
 after(async () => {
   await stack?.stop();
@@ -351,4 +353,39 @@ test("feature flags roll out by percentage, the same way every time", async () =
   }
   assert.ok(halfOn > 5 && halfOn < 35, `${halfOn} of 40 at 50 %`);
   assert.equal((await call(stack, "GET", "/v1/workspace/flags")).status, 400, "a subject is required");
+});
+
+test("the signed inbound webhook records replies once and refuses every bad signature", async () => {
+  const l = await lead({ name: "Inbound Ida", time_zone: daytimeZone() });
+  const post = (body, { secret = INBOUND_SECRET, ts = Math.floor(Date.now() / 1000), signature, contentType = "application/json" } = {}) => {
+    const raw = typeof body === "string" ? body : JSON.stringify(body);
+    const sig = signature ?? `v1=${createHmac("sha256", secret).update(`${ts}.${raw}`).digest("hex")}`;
+    return call(stack, "POST", "/v1/inbound", { raw, headers: { "Content-Type": contentType, "x-parley-timestamp": String(ts), "x-parley-signature": sig } });
+  };
+  const reply = { org_id: "org_demo", lead_id: l.id, message_id: "prov-msg-1", content: "Please unsubscribe me" };
+  const bad = [
+    [await post(reply, { secret: "wrong" }), "signature_mismatch"],
+    [await post(reply, { ts: Math.floor(Date.now() / 1000) - 301 }), "signature_timestamp_stale"],
+    [await post(reply, { ts: Math.floor(Date.now() / 1000) + 301 }), "signature_timestamp_stale"],
+    [await post(reply, { signature: "v1=" }), "signature_mismatch"],
+    [await call(stack, "POST", "/v1/inbound", { body: reply }), "signature_missing"],
+  ];
+  for (const [res, code] of bad) {
+    assert.equal(res.status, 401, res.text);
+    assert.equal(res.json.error.code, code);
+  }
+  assert.equal((await call(stack, "GET", `/v1/leads/${l.id}`)).json.opted_out, false, "nothing was recorded");
+  const malformed = await post("{not json");
+  assert.equal(malformed.status, 400, "a valid signature over malformed JSON is still refused");
+
+  const ok = await post(reply);
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.opted_out, true);
+  const again = await post(reply);
+  assert.equal(again.status, 200, "a redelivery is harmless");
+  const recorded = (await call(stack, "GET", `/v1/audit?lead_id=${l.id}&action=lead.reply_recorded`)).json.entries;
+  assert.equal(recorded.length, 1);
+  assert.equal(recorded[0].actor, "inbound-webhook");
+  const otherOrg = await post({ ...reply, org_id: "org_other", message_id: "prov-msg-2" });
+  assert.equal(otherOrg.status, 404, "another org's workspace has no such lead");
 });

@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The WebSocket route was called without an upgrade.
     #[error("this route needs a WebSocket upgrade")]
     UpgradeRequired,
+    /// A signed webhook's signature did not verify; `code` names why.
+    #[error("webhook signature refused: {message}")]
+    BadSignature { code: &'static str, message: String },
     /// No identity could be established for the request.
     #[error("authentication required")]
     Unauthenticated,
@@ -74,6 +77,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UpgradeRequired => "upgrade_required",
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::BadSignature { code, .. } => code,
             ApiError::Unavailable { .. } => "unavailable",
         }
     }
@@ -86,7 +90,7 @@ impl ApiError {
             | ApiError::MissingField(_)
             | ApiError::InvalidField { .. }
             | ApiError::InvalidQuery { .. } => 400,
-            ApiError::Unauthenticated => 401,
+            ApiError::Unauthenticated | ApiError::BadSignature { .. } => 401,
             ApiError::UnknownChat | ApiError::UnknownLead | ApiError::UnknownDraft | ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::InvalidTransition(_) => 409,

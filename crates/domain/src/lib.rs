@@ -10,6 +10,7 @@ pub mod context;
 pub mod dev_identity;
 pub mod events;
 pub mod ids;
+pub mod inbound;
 pub mod json_fields;
 pub mod message;
 pub mod ndjson;

@@ -11,6 +11,7 @@ use crate::ApiError;
 pub enum RouteName {
     Health,
     Ready,
+    Inbound,
     Me,
     ListChats,
     CreateChat,
@@ -50,6 +51,7 @@ pub enum RouteName {
 pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("GET", "/health", RouteName::Health),
     ("GET", "/ready", RouteName::Ready),
+    ("POST", "/v1/inbound", RouteName::Inbound),
     ("GET", "/v1/me", RouteName::Me),
     ("GET", "/v1/chats", RouteName::ListChats),
     ("POST", "/v1/chats", RouteName::CreateChat),
