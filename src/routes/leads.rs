@@ -22,7 +22,7 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, bo
     headers.set("x-parley-actor", &who.user_id).map_err(|e| unavailable("workspace", e))?;
     init.with_headers(headers);
     let has_body = req.headers().get("Content-Length").ok().flatten().is_some_and(|l| l != "0") || req.headers().get("Content-Type").ok().flatten().is_some();
-    if matches!(method, Method::Post | Method::Put) && has_body {
+    if matches!(method, Method::Post | Method::Put | Method::Patch) && has_body {
         require_type(&req, body_type)?;
         let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
         let limit = if body_type == "text/csv" { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES };

@@ -45,7 +45,7 @@ fn workspace_path(route: &Route) -> Option<String> {
         (RouteName::FeatureFlags, _) => Some("/flags".into()),
         (RouteName::ListLeads | RouteName::CreateLead, _) => Some("/leads".into()),
         (RouteName::ImportLeads, _) => Some("/leads/import".into()),
-        (RouteName::GetLead, Some(id)) => Some(format!("/leads/{id}")),
+        (RouteName::GetLead | RouteName::UpdateLead, Some(id)) => Some(format!("/leads/{id}")),
         (RouteName::SendToLead, Some(id)) => Some(format!("/leads/{id}/sends")),
         (RouteName::ListDecisions, Some(id)) => Some(format!("/leads/{id}/decisions")),
         (RouteName::ChangeLeadStage, Some(id)) => Some(format!("/leads/{id}/stage")),

@@ -389,3 +389,19 @@ test("the signed inbound webhook records replies once and refuses every bad sign
   const otherOrg = await post({ ...reply, org_id: "org_other", message_id: "prov-msg-2" });
   assert.equal(otherOrg.status, 404, "another org's workspace has no such lead");
 });
+
+test("a lead's contact fields can be changed, cleared and audited, never its opt-out", async () => {
+  const l = await lead({ name: "Patchy Pat", email: "pat@patch.io", time_zone: "Europe/Paris", employees: 9 });
+  const res = await call(stack, "PATCH", `/v1/leads/${l.id}`, { body: { email: null, employees: 120, time_zone: "Asia/Tokyo" } });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.json.email, null);
+  assert.equal(res.json.employees, 120);
+  assert.equal(res.json.time_zone, "Asia/Tokyo");
+  assert.equal(res.json.name, "Patchy Pat");
+  assert.equal((await call(stack, "PATCH", `/v1/leads/${l.id}`, { body: { time_zone: "Nowhere/Land" } })).status, 400);
+  assert.equal((await call(stack, "PATCH", `/v1/leads/${l.id}`, { body: { opted_out: false } })).status, 400);
+  assert.equal((await call(stack, "PATCH", "/v1/leads/lead_00000000000000000000000000", { body: { name: "X" } })).status, 404);
+  const audit = (await call(stack, "GET", `/v1/audit?lead_id=${l.id}&action=lead.updated`)).json.entries;
+  assert.equal(audit.length, 1);
+  assert.deepEqual(JSON.parse(audit[0].detail).fields, ["email", "time_zone", "employees"]);
+});

@@ -40,7 +40,25 @@ pub fn worker(tools: &Tools, name: &str, force: bool) -> Result<(), String> {
             .env("WASM_OPT_BIN", &tools.wasm_opt)
             .env("CARGO_TARGET_DIR", tools.root.join("target")),
     )?;
+    strip_names(tools, &dir.join("build/index_bg.wasm"))?;
     std::fs::write(&stamp, fingerprint).map_err(|e| format!("writing {}: {e}", stamp.display()))
+}
+
+/// Wasm features the Workers runtime supports; worker-build passes the same list to wasm-opt.
+const WASM_FEATURES: &[&str] = &["mutable-globals", "sign-ext", "nontrapping-float-to-int", "bulk-memory", "multivalue", "reference-types", "exception-handling"];
+
+/// Drops the wasm names section (about an eighth of each worker's gzip size) to stay within the
+/// 300 KB budget (ADR 6). `PARLEY_KEEP_WASM_NAMES=1` keeps it, for readable profiles.
+fn strip_names(tools: &Tools, wasm: &Path) -> Result<(), String> {
+    if std::env::var_os("PARLEY_KEEP_WASM_NAMES").is_some() {
+        return Ok(());
+    }
+    let mut cmd = Command::new(&tools.wasm_opt);
+    cmd.arg(wasm).arg("-o").arg(wasm).args(["--strip-debug", "--strip-producers"]);
+    for feature in WASM_FEATURES {
+        cmd.arg(format!("--enable-{feature}"));
+    }
+    status(&mut cmd)
 }
 
 /// A hash of every source file's path, size and modification time.

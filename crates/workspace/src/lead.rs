@@ -163,3 +163,75 @@ mod filter_tests {
         assert!(LeadFilter::from_query([("tag", "vip")]).is_err());
     }
 }
+
+/// A validated `PATCH /v1/leads/{id}` body: any of the contact fields; `null` clears an
+/// optional one. Stage, takeover and opt-out have their own routes and are refused here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeadPatch {
+    pub name: Option<String>,
+    /// `Some(None)` clears the field.
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+    pub industry: Option<Option<String>>,
+    pub company_stage: Option<Option<String>>,
+    pub employees: Option<Option<u32>>,
+}
+
+impl LeadPatch {
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge { what: "request body", limit: MAX_BODY_BYTES });
+        }
+        let obj = parse_object(body)?;
+        for key in obj.keys() {
+            if !["name", "email", "phone", "time_zone", "industry", "company_stage", "employees"].contains(&key.as_str()) {
+                return Err(ApiError::InvalidField { field: "lead", reason: format!("`{key}` cannot be changed here") });
+            }
+        }
+        // Validate the merged view with the creation rules, so a patch can never store what a
+        // new lead could not have.
+        let mut probe = obj.clone();
+        probe.entry("name").or_insert(Value::from("unchanged"));
+        let checked = NewLead::from_body(Value::Object(probe).to_string().as_bytes())?;
+        let given = |k: &str| obj.contains_key(k);
+        Ok(LeadPatch {
+            name: given("name").then(|| checked.name.clone()),
+            email: given("email").then(|| checked.email.clone()),
+            phone: given("phone").then(|| checked.phone.clone()),
+            time_zone: given("time_zone").then(|| checked.time_zone.clone()),
+            industry: given("industry").then(|| checked.industry.clone()),
+            company_stage: given("company_stage").then(|| checked.company_stage.clone()),
+            employees: given("employees").then_some(checked.employees),
+        })
+    }
+
+    /// The names of the fields this patch changes.
+    pub fn fields(&self) -> Vec<&'static str> {
+        let mut f = Vec::new();
+        for (name, set) in [("name", self.name.is_some()), ("email", self.email.is_some()), ("phone", self.phone.is_some()), ("time_zone", self.time_zone.is_some()), ("industry", self.industry.is_some()), ("company_stage", self.company_stage.is_some()), ("employees", self.employees.is_some())] {
+            if set {
+                f.push(name);
+            }
+        }
+        f
+    }
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+
+    #[test]
+    fn patches_set_clear_and_refuse() {
+        let p = LeadPatch::from_body(br#"{"email":null,"employees":12,"industry":"fintech"}"#).unwrap();
+        assert_eq!(p.email, Some(None));
+        assert_eq!(p.employees, Some(Some(12)));
+        assert_eq!(p.name, None);
+        assert_eq!(p.fields(), vec!["email", "industry", "employees"]);
+        assert_eq!(LeadPatch::from_body(br#"{"opted_out":false}"#).unwrap_err().code(), "invalid_field");
+        assert_eq!(LeadPatch::from_body(br#"{"stage":"won"}"#).unwrap_err().code(), "invalid_field");
+        assert_eq!(LeadPatch::from_body(br#"{"email":"nope"}"#).unwrap_err().code(), "invalid_field");
+        assert_eq!(LeadPatch::from_body(br#"{"name":" "}"#).unwrap_err().code(), "invalid_field");
+    }
+}

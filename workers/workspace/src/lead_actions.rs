@@ -8,6 +8,7 @@ use runtime_support::responses::{error, json};
 use runtime_support::transaction::transaction;
 use serde_json::json;
 use workspace::audit::{to_csv, AuditQuery};
+use workspace::lead::LeadPatch;
 use workspace::opt_out::is_opt_out;
 use workspace::send::NewSend;
 use workspace::stage::{Actor, LeadStage};
@@ -19,6 +20,34 @@ pub fn actor(req: &Request) -> String {
 }
 
 impl Workspace {
+    /// `PATCH /leads/{id}`: changes contact fields (audited with the names of the fields).
+    pub(crate) async fn update_lead(&self, id: &str, mut req: Request) -> Result<Response> {
+        let who = actor(&req);
+        let body = req.bytes().await?;
+        let patch = match LeadPatch::from_body(&body) {
+            Ok(p) => p,
+            Err(e) => return error(&e),
+        };
+        if let Some(Some(zone)) = &patch.time_zone {
+            if !self.zones.is_known(zone) {
+                return error(&ApiError::InvalidField { field: "time_zone", reason: format!("unknown time zone `{zone}`") });
+            }
+        }
+        let (sql, lead_id, now) = (self.state.storage().sql(), id.to_owned(), Self::now());
+        let view = transaction(&self.state.storage(), move || {
+            if store::lead_view(&sql, &lead_id)?.is_none() {
+                return Ok(None);
+            }
+            store::update_lead(&sql, &lead_id, &patch, now)?;
+            audit_log::append(&sql, now, &who, "lead.updated", Some(&lead_id), &json!({ "fields": patch.fields() }))?;
+            store::lead_view(&sql, &lead_id)
+        })?;
+        match view {
+            Some(v) => json(200, &v),
+            None => error(&ApiError::UnknownLead),
+        }
+    }
+
     /// `POST /leads/{id}/stage` with `{ "stage" }`, by a person.
     pub(crate) async fn change_stage(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);

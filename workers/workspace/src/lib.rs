@@ -78,6 +78,7 @@ impl Workspace {
             (Method::Post, ["leads"]) => self.create_lead(req).await,
             (Method::Post, ["leads", "import"]) => self.import_leads(req).await,
             (Method::Get, ["leads", id]) => self.get_lead(id),
+            (Method::Patch, ["leads", id]) => self.update_lead(id, req).await,
             (Method::Post, ["leads", id, "sends"]) => self.send(id, req).await,
             (Method::Get, ["leads", id, "decisions"]) => self.list_decisions(id),
             (Method::Post, ["leads", id, "stage"]) => self.change_stage(id, req).await,

@@ -219,3 +219,36 @@ pub fn clear_suppression(sql: &SqlStorage, id: &str, now: Millis) -> Result<()> 
     sql.exec("UPDATE leads SET suppressed_until = NULL, updated_at = ? WHERE id = ?", vec![now.into(), id.into()])?;
     Ok(())
 }
+
+/// Applies a patch to the lead's contact fields.
+pub fn update_lead(sql: &SqlStorage, id: &str, p: &workspace::lead::LeadPatch, now: Millis) -> Result<()> {
+    let mut sets: Vec<&str> = Vec::new();
+    let mut values: Vec<V> = Vec::new();
+    if let Some(name) = &p.name {
+        sets.push("name = ?");
+        values.push(name.as_str().into());
+    }
+    for (column, value) in [("email", &p.email), ("phone", &p.phone), ("time_zone", &p.time_zone), ("industry", &p.industry), ("company_stage", &p.company_stage)] {
+        if let Some(v) = value {
+            sets.push(match column {
+                "email" => "email = ?",
+                "phone" => "phone = ?",
+                "time_zone" => "time_zone = ?",
+                "industry" => "industry = ?",
+                _ => "company_stage = ?",
+            });
+            values.push(v.clone().into());
+        }
+    }
+    if let Some(e) = p.employees {
+        sets.push("employees = ?");
+        values.push(e.map(i64::from).into());
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    values.push(now.into());
+    values.push(id.into());
+    sql.exec(&format!("UPDATE leads SET {}, updated_at = ? WHERE id = ?", sets.join(", ")), values)?;
+    Ok(())
+}
