@@ -70,12 +70,17 @@ async function openChat(id, title) {
   history.replaceState(null, "", `#chat=${id}`);
   $("chat-title").textContent = title;
   for (const b of document.querySelectorAll("#chats button")) b.setAttribute("aria-current", String(b.dataset.chatId === id));
-  $("input").disabled = false;
-  $("send").disabled = false;
+  // The composer stays off until this chat's history is loaded, so nothing typed during a
+  // switch can go to the chat being left.
+  $("input").disabled = true;
+  $("send").disabled = true;
   setTurnStatus("", "");
   render();
   await catchUp(generation);
-  if (generation === state.generation) connect(generation);
+  if (generation !== state.generation) return;
+  $("input").disabled = false;
+  $("send").disabled = false;
+  connect(generation);
 }
 
 // Pages through the log over HTTP from the last sequence we have.
@@ -260,6 +265,8 @@ $("input").addEventListener("keydown", (ev) => {
 });
 
 $("new-chat").addEventListener("click", async () => {
+  $("input").disabled = true;
+  $("send").disabled = true;
   try {
     const chat = await api("POST", "/v1/chats", { title: `Chat ${new Date().toLocaleString()}` });
     await loadChats(chat.id);

@@ -59,7 +59,12 @@ test("create a chat, send a message, see the reply stream in, reload and see the
 test("after a dropped connection the app reconnects and catches up without duplicates", async () => {
   const page = await browser.newPage();
   await page.goto(stack.url);
+  // The first test left a chat, which the app opens on load: let it finish first.
+  await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
+  const before = await page.evaluate(() => location.hash);
   await page.getByTestId("new-chat").click();
+  // The app may first open the newest existing chat; wait until the new one is the open one.
+  await page.waitForFunction((old) => location.hash.startsWith("#chat=") && location.hash !== old, before);
   await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
   await page.getByTestId("input").fill("first");
   await page.getByTestId("send").click();
