@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../support/browser.mjs";
 import { startStack, ROOT } from "../support/stack.mjs";
 import { startFakeOpenAI, behave } from "../support/fake_openai.mjs";
 
@@ -14,11 +14,7 @@ let browser;
 before(async () => {
   fake = await startFakeOpenAI({ defaultBehaviour: behave.text(["Happy", " to", " help", " with", " that", "!"], { delayMs: 150 }) });
   stack = await startStack({ agentVars: { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-large" } });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -5,33 +5,20 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../support/browser.mjs";
 import { startStack, ROOT } from "../support/stack.mjs";
+import { daytimeZone } from "../support/zones.mjs";
 
 let stack;
 let browser;
 before(async () => {
   stack = await startStack();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
   await stack?.stop();
 });
-
-// A fixed-offset zone where it is daytime now, so quiet hours do not refuse the send.
-function daytimeZone() {
-  const hour = new Date().getUTCHours();
-  for (let offset = -12; offset <= 14; offset++) {
-    const local = (((hour + offset) % 24) + 24) % 24;
-    if (local >= 10 && local <= 18) return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
-  }
-  throw new Error("no daytime zone");
-}
 
 test("an operator works a lead from the browser, and the policy and the gate are visible", async () => {
   await fetch(`${stack.url}/v1/workspace/settings`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sunday_hold: false }) });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startStack } from "../support/stack.mjs";
 import { createHmac } from "node:crypto";
 import { call } from "../support/client.mjs";
+import { daytimeZone } from "../support/zones.mjs";
 
 let stack;
 const INBOUND_SECRET = "whsec_inbound_test_only";
@@ -16,17 +17,6 @@ before(async () => {
 after(async () => {
   await stack?.stop();
 });
-
-// A fixed-offset zone in which it is now between 10:00 and 19:59, so quiet hours do not
-// interfere whatever time the test runs. (`Etc/GMT-3` is UTC+3: the sign is inverted.)
-function daytimeZone() {
-  const hour = new Date().getUTCHours();
-  for (let offset = -12; offset <= 14; offset++) {
-    const local = (((hour + offset) % 24) + 24) % 24;
-    if (local >= 10 && local <= 18) return offset === 0 ? "Etc/GMT" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
-  }
-  throw new Error("no daytime zone");
-}
 
 async function lead(body) {
   const res = await call(stack, "POST", "/v1/leads", { body });
