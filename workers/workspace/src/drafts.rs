@@ -134,11 +134,10 @@ impl Workspace {
                 _ => DraftEvent::PolicyAllowed,
             };
             let refused = |what: &str| Ok(Err(ApiError::InvalidTransition(format!("a {} draft cannot be {what}", current.as_str()))));
-            if current.apply(event).is_none() {
+            let Some(next) = current.apply(event) else {
                 return refused(match event { DraftEvent::Approve => "approved", DraftEvent::Reject => "rejected", _ => "sent" });
-            }
+            };
             if event != DraftEvent::PolicyAllowed {
-                let next = current.apply(event).expect("checked above");
                 set_state(&sql, id, next, reason.as_deref(), now)?;
                 audit_log::append(&sql, now, &who, &format!("draft.{}", next.as_str()), Some(&d.lead_id), &json!({ "draft_id": id, "reason": reason }))?;
                 return Ok(Ok((200, draft(&sql, id)?.map(|x| x.view(now)).unwrap_or_default())));

@@ -63,7 +63,7 @@ pub fn insert_lead(sql: &SqlStorage, id: &str, lead: &NewLead, now: Millis) -> R
         "INSERT INTO leads (id, name, email, phone, time_zone, industry, company_stage, employees, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![id.into(), lead.name.as_str().into(), opt(&lead.email), opt(&lead.phone), opt(&lead.time_zone), opt(&lead.industry), opt(&lead.company_stage), lead.employees.map(i64::from).into(), now.into(), now.into()],
     )?;
-    Ok(lead_view(sql, id)?.expect("just inserted"))
+    lead_view(sql, id)?.ok_or_else(|| worker::Error::RustError(format!("lead {id} missing right after its insert")))
 }
 
 fn lead_row(sql: &SqlStorage, id: &str) -> Result<Option<LeadRow>> {
