@@ -28,14 +28,43 @@ impl NewSend {
 pub struct DecisionView {
     pub id: i64,
     pub lead_id: String,
-    #[serde(flatten)]
-    pub verdict: Verdict,
+    pub origin: &'static str,
+    /// `allow`, `deny`, `defer` or `review`.
+    pub verdict: &'static str,
+    /// For a deferral: the earliest time every rule passes.
+    pub until: Option<i64>,
     pub reasons: Vec<ReasonCode>,
     pub rule_trace: Vec<RuleTrace>,
     pub decided_at: i64,
-    pub origin: String,
     /// What to do next, for a person reading a refusal.
     pub next_step: String,
+}
+
+impl DecisionView {
+    pub fn new(id: i64, lead_id: &str, origin: &'static str, decision: &Decision) -> Self {
+        let (verdict, until) = verdict_parts(decision.verdict);
+        DecisionView {
+            id,
+            lead_id: lead_id.to_owned(),
+            origin,
+            verdict,
+            until,
+            reasons: decision.reasons.clone(),
+            rule_trace: decision.rule_trace.clone(),
+            decided_at: decision.decided_at,
+            next_step: next_step(decision),
+        }
+    }
+}
+
+/// A verdict as stored: its name and, for a deferral, its time.
+pub fn verdict_parts(verdict: Verdict) -> (&'static str, Option<i64>) {
+    match verdict {
+        Verdict::Allow => ("allow", None),
+        Verdict::Deny => ("deny", None),
+        Verdict::Review => ("review", None),
+        Verdict::Defer { until } => ("defer", Some(until)),
+    }
 }
 
 /// The next safe action for a verdict, shown with every refusal.
@@ -58,6 +87,22 @@ pub fn next_step(decision: &Decision) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deferral_is_shown_with_its_time_reasons_and_next_step() {
+        use policy::tzdb::ChronoTz;
+        use policy::{decide, Contact, ContactHistory, HistoryEvent, OrgSettings, Origin, SendRequest};
+        let now = 1_795_521_600_000; // 2026-11-24, a Tuesday, 12:00 UTC
+        let history = ContactHistory { events: vec![HistoryEvent::Outbound(now - 3_600_000)], org_sends: vec![] };
+        let request = SendRequest { contact_id: "lead_x".into(), origin: Origin::Human, confidence: 100, risk: 0 };
+        let d = decide(&request, &Contact::default(), &history, &OrgSettings::default(), &ChronoTz, now);
+        let v = DecisionView::new(7, "lead_x", "human", &d);
+        assert_eq!((v.verdict, v.until), ("defer", Some(now - 3_600_000 + 86_400_000)));
+        assert_eq!(v.reasons, vec![ReasonCode::Contact24hLimit]);
+        assert_eq!(v.rule_trace.len(), 14);
+        assert!(v.next_step.starts_with("Not sent"));
+        assert_eq!(verdict_parts(Verdict::Allow), ("allow", None));
+    }
 
     #[test]
     fn validates_sends() {

@@ -2,6 +2,7 @@
 
 use crate::handlers::{decide_and_record, SendAttempt};
 use crate::lead_actions::actor;
+use crate::request::body_or_return;
 use crate::{audit_log, store, Workspace};
 use domain::json_fields::{parse_object, required_str};
 use domain::message::NewUserMessage;
@@ -64,11 +65,7 @@ impl Workspace {
     /// quality gate runs at once; a failing draft is stored blocked, with its violations.
     pub(crate) async fn create_draft(&self, lead_id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
-        let body = req.bytes().await?;
-        let new = match NewUserMessage::from_body(&body) {
-            Ok(m) => m,
-            Err(e) => return error(&e),
-        };
+        let new = body_or_return!(req, NewUserMessage::from_body);
         let report = quality_gate::check(&new.content, &self.settings()?.gate);
         let state = initial_state(report.verdict);
         let violations = serde_json::to_string(&report.violations).unwrap_or_default();
@@ -115,12 +112,13 @@ impl Workspace {
         let Some(id) = parse_draft_id(raw_id) else { return error(&ApiError::UnknownDraft) };
         let who = actor(&req);
         let reason = if action == "reject" {
-            let body = req.bytes().await?;
-            match parse_object(&body).and_then(|o| required_str(&o, "reason").map(|r| r.trim().to_owned())) {
-                Ok(r) if !r.is_empty() => Some(r),
-                Ok(_) => return error(&ApiError::InvalidField { field: "reason", reason: "must not be empty".into() }),
-                Err(e) => return error(&e),
-            }
+            Some(body_or_return!(req, |b| {
+                let reason = required_str(&parse_object(b)?, "reason")?.trim().to_owned();
+                if reason.is_empty() {
+                    return Err(ApiError::InvalidField { field: "reason", reason: "must not be empty".into() });
+                }
+                Ok(reason)
+            }))
         } else {
             None
         };

@@ -2,6 +2,7 @@
 
 use runtime_support::responses::{error, json};
 use crate::lead_actions::actor;
+use crate::request::body_or_return;
 use crate::{audit_log, outbox, store, Workspace};
 use runtime_support::meta::{meta_get, meta_set};
 use runtime_support::transaction::transaction;
@@ -10,7 +11,7 @@ use domain::ApiError;
 use policy::{decide, Origin, SendRequest, Verdict};
 use runtime_support::random;
 use workspace::lead::{LeadFilter, NewLead};
-use workspace::send::{next_step, NewSend};
+use workspace::send::{verdict_parts, DecisionView, NewSend};
 use workspace::settings;
 use worker::*;
 use worker::SqlStorage;
@@ -28,11 +29,8 @@ impl Workspace {
 
     pub(super) async fn put_settings(&self, mut req: Request) -> Result<Response> {
         let who = actor(&req);
-        let body = req.bytes().await?;
-        let next = match settings::patch(&self.settings()?, &body) {
-            Ok(s) => s,
-            Err(e) => return error(&e),
-        };
+        let current = self.settings()?;
+        let next = body_or_return!(req, |b| settings::patch(&current, b));
         if !self.zones.is_known(&next.policy.default_zone) {
             return error(&ApiError::InvalidField { field: "default_time_zone", reason: format!("unknown time zone `{}`", next.policy.default_zone) });
         }
@@ -76,11 +74,7 @@ impl Workspace {
     }
 
     pub(super) async fn create_lead(&self, mut req: Request) -> Result<Response> {
-        let body = req.bytes().await?;
-        let lead = match NewLead::from_body(&body) {
-            Ok(l) => l,
-            Err(e) => return error(&e),
-        };
+        let lead = body_or_return!(req, NewLead::from_body);
         if let Some(zone) = &lead.time_zone {
             if !self.zones.is_known(zone) {
                 return error(&ApiError::InvalidField { field: "time_zone", reason: format!("unknown time zone `{zone}`") });
@@ -112,11 +106,7 @@ impl Workspace {
     /// Decides and records a person's send to a lead.
     pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
-        let body = req.bytes().await?;
-        let new = match NewSend::from_body(&body) {
-            Ok(s) => s,
-            Err(e) => return error(&e),
-        };
+        let new = body_or_return!(req, NewSend::from_body);
         let (sql, settings, zones, lead_id, now) = (self.state.storage().sql(), self.settings()?.policy, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
             let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who };
@@ -153,7 +143,7 @@ pub(crate) struct SendOutcome {
 pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings, zones: &dyn policy::ZoneRules, a: &SendAttempt<'_>, now: i64) -> Result<Option<SendOutcome>> {
     let Some(contact) = store::lead_contact(sql, a.lead_id)? else { return Ok(None) };
     if let Some((send_id, decision_id, content, created_at)) = store::sent_by_client_id(sql, a.client_id)? {
-        let decision = store::decisions(sql, a.lead_id, LIST_LIMIT)?.into_iter().find(|d| d["id"] == decision_id);
+        let decision = store::decision(sql, decision_id)?;
         let body = serde_json::json!({ "decision": decision, "sent": { "id": send_id, "content": content, "created_at": created_at }, "duplicate": true });
         return Ok(Some(SendOutcome { status: 200, body, verdict: Verdict::Allow }));
     }
@@ -161,20 +151,12 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
     let request = SendRequest { contact_id: a.lead_id.to_owned(), origin: Origin::Human, confidence: 100, risk: a.risk };
     let decision = decide(&request, &contact, &history, settings, zones, now);
     let verdict = decision.verdict;
-    let (name, until) = match verdict {
-        Verdict::Allow => ("allow", None),
-        Verdict::Deny => ("deny", None),
-        Verdict::Review => ("review", None),
-        Verdict::Defer { until } => ("defer", Some(until)),
-    };
+    let (name, until) = verdict_parts(verdict);
     let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
     let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
     let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, "human", name, until, &reasons, &trace, now)?;
     audit_log::append(sql, now, a.actor, "send.decided", Some(a.lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": name, "reasons": decision.reasons }))?;
-    let view = serde_json::json!({
-        "id": decision_id, "lead_id": a.lead_id, "origin": "human", "verdict": name, "until": until, "decided_at": now,
-        "reasons": decision.reasons, "rule_trace": decision.rule_trace, "next_step": next_step(&decision),
-    });
+    let view = DecisionView::new(decision_id, a.lead_id, "human", &decision);
     Ok(Some(match decision.into_permit() {
         Some(permit) => {
             let send_id = outbox::send(sql, permit, decision_id, a.client_id, a.content)?;

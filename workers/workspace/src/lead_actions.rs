@@ -1,6 +1,7 @@
 //! What people do to a lead besides sending: move its stage, take it over and hand it back,
 //! record a reply. Each change and its audit entry are written in one transaction.
 
+use crate::request::body_or_return;
 use crate::{audit_log, store, Workspace};
 use domain::json_fields::{parse_object, required_str};
 use domain::ApiError;
@@ -23,11 +24,7 @@ impl Workspace {
     /// `PATCH /leads/{id}`: changes contact fields (audited with the names of the fields).
     pub(crate) async fn update_lead(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
-        let body = req.bytes().await?;
-        let patch = match LeadPatch::from_body(&body) {
-            Ok(p) => p,
-            Err(e) => return error(&e),
-        };
+        let patch = body_or_return!(req, LeadPatch::from_body);
         if let Some(Some(zone)) = &patch.time_zone {
             if !self.zones.is_known(zone) {
                 return error(&ApiError::InvalidField { field: "time_zone", reason: format!("unknown time zone `{zone}`") });
@@ -51,14 +48,11 @@ impl Workspace {
     /// `POST /leads/{id}/stage` with `{ "stage" }`, by a person.
     pub(crate) async fn change_stage(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
-        let body = req.bytes().await?;
-        let to = match parse_object(&body).and_then(|o| {
+        let to = body_or_return!(req, |b| {
+            let o = parse_object(b)?;
             let raw = required_str(&o, "stage")?;
             LeadStage::parse(raw).ok_or(ApiError::InvalidField { field: "stage", reason: format!("unknown stage `{raw}`") })
-        }) {
-            Ok(s) => s,
-            Err(e) => return error(&e),
-        };
+        });
         let (sql, lead_id, now) = (self.state.storage().sql(), id.to_owned(), Self::now());
         let result = transaction(&self.state.storage(), move || {
             let Some(lead) = store::lead_view(&sql, &lead_id)? else { return Ok(Err(ApiError::UnknownLead)) };
@@ -98,11 +92,7 @@ impl Workspace {
     /// reply, which resets the unanswered count; an opt-out phrase opts them out for good.
     pub(crate) async fn record_reply(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
-        let body = req.bytes().await?;
-        let reply = match NewSend::from_body(&body) {
-            Ok(r) => r,
-            Err(e) => return error(&e),
-        };
+        let reply = body_or_return!(req, NewSend::from_body);
         let opted_out = is_opt_out(&reply.content);
         let (sql, lead_id, now) = (self.state.storage().sql(), id.to_owned(), Self::now());
         let view = transaction(&self.state.storage(), move || {

@@ -17,6 +17,7 @@ mod handlers;
 mod import;
 mod lead_actions;
 mod outbox;
+mod request;
 mod schema;
 mod store;
 mod suppressions;

@@ -120,29 +120,42 @@ fn last_id(sql: &SqlStorage) -> Result<i64> {
     Ok(sql.exec("SELECT last_insert_rowid() AS id", None)?.one::<Row>()?.id)
 }
 
-/// A decision row as JSON (its reasons and trace parsed back).
-pub fn decisions(sql: &SqlStorage, lead_id: &str, limit: u32) -> Result<Vec<serde_json::Value>> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: i64,
-        origin: String,
-        verdict: String,
-        until: Option<i64>,
-        reasons: String,
-        rule_trace: String,
-        decided_at: i64,
-    }
-    let rows: Vec<Row> = sql.exec("SELECT id, origin, verdict, until, reasons, rule_trace, decided_at FROM decisions WHERE lead_id = ? ORDER BY id DESC LIMIT ?", vec![lead_id.into(), i64::from(limit).into()])?.to_array()?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            serde_json::json!({
-                "id": r.id, "lead_id": lead_id, "origin": r.origin, "verdict": r.verdict, "until": r.until, "decided_at": r.decided_at,
-                "reasons": serde_json::from_str::<serde_json::Value>(&r.reasons).unwrap_or_default(),
-                "rule_trace": serde_json::from_str::<serde_json::Value>(&r.rule_trace).unwrap_or_default(),
-            })
+#[derive(Deserialize)]
+struct DecisionRow {
+    id: i64,
+    lead_id: String,
+    origin: String,
+    verdict: String,
+    until: Option<i64>,
+    reasons: String,
+    rule_trace: String,
+    decided_at: i64,
+}
+
+impl DecisionRow {
+    /// The row as JSON, its reasons and trace parsed back.
+    fn json(self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id, "lead_id": self.lead_id, "origin": self.origin, "verdict": self.verdict, "until": self.until, "decided_at": self.decided_at,
+            "reasons": serde_json::from_str::<serde_json::Value>(&self.reasons).unwrap_or_default(),
+            "rule_trace": serde_json::from_str::<serde_json::Value>(&self.rule_trace).unwrap_or_default(),
         })
-        .collect())
+    }
+}
+
+const DECISION_COLUMNS: &str = "id, lead_id, origin, verdict, until, reasons, rule_trace, decided_at";
+
+/// The lead's decisions, newest first.
+pub fn decisions(sql: &SqlStorage, lead_id: &str, limit: u32) -> Result<Vec<serde_json::Value>> {
+    let q = format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE lead_id = ? ORDER BY id DESC LIMIT ?");
+    let rows: Vec<DecisionRow> = sql.exec(&q, vec![lead_id.into(), i64::from(limit).into()])?.to_array()?;
+    Ok(rows.into_iter().map(DecisionRow::json).collect())
+}
+
+/// One decision by id.
+pub fn decision(sql: &SqlStorage, id: i64) -> Result<Option<serde_json::Value>> {
+    let rows: Vec<DecisionRow> = sql.exec(&format!("SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?"), vec![id.into()])?.to_array()?;
+    Ok(rows.into_iter().next().map(DecisionRow::json))
 }
 
 /// A send already recorded under this client id, with the decision that allowed it.

@@ -1,6 +1,7 @@
 //! The suppression list: adding (opt-outs are permanent), listing and lifting (never an opt-out).
 
 use crate::lead_actions::actor;
+use crate::request::body_or_return;
 use crate::{audit_log, store, Workspace};
 use domain::ApiError;
 use runtime_support::responses::{error, json};
@@ -15,11 +16,7 @@ impl Workspace {
     pub(crate) async fn suppress(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
         let now = Self::now();
-        let body = req.bytes().await?;
-        let new = match NewSuppression::from_body(&body, now) {
-            Ok(s) => s,
-            Err(e) => return error(&e),
-        };
+        let new = body_or_return!(req, |b| NewSuppression::from_body(b, now));
         let (sql, lead_id) = (self.state.storage().sql(), id.to_owned());
         let view = transaction(&self.state.storage(), move || {
             if store::lead_view(&sql, &lead_id)?.is_none() {
