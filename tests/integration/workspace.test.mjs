@@ -298,6 +298,7 @@ test("leads filter by stage, tag and text; the outbox lists what went out", asyn
   assert.deepEqual((await ids("tag=human_takeover&q=filter")), [b.id]);
   assert.deepEqual(await ids("q=ALPHA@filters"), [a.id]);
   assert.equal((await call(stack, "GET", "/v1/leads?stage=sold")).status, 400);
+  assert.deepEqual(await ids("q=%25"), [], "LIKE wildcards in the text are literal");
 
   await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, kill_switch: false } });
   const sent = await call(stack, "POST", `/v1/leads/${a.id}/sends`, { body: { client_id: "outbox-1", content: "Hello from the outbox test" } });

@@ -137,6 +137,8 @@ impl LeadFilter {
         Ok(f)
     }
 
+    /// The filter's meaning, for one lead. The workspace evaluates the same conditions in SQL
+    /// (before its row limit); `tests/integration/workspace.test.mjs` checks the two agree.
     pub fn matches(&self, l: &LeadView) -> bool {
         self.stage.as_deref().is_none_or(|s| l.stage == s)
             && self.tag.as_deref().is_none_or(|t| if t == "opted_out" { l.opted_out } else { l.human_takeover })

@@ -50,7 +50,7 @@ impl Workspace {
             Ok(f) => f,
             Err(e) => return error(&e),
         };
-        let leads: Vec<_> = store::list_leads(&self.state.storage().sql(), LIST_LIMIT)?.into_iter().filter(|l| filter.matches(l)).collect();
+        let leads = store::list_leads(&self.state.storage().sql(), &filter, LIST_LIMIT)?;
         json(200, &serde_json::json!({ "leads": leads }))
     }
 

@@ -79,8 +79,29 @@ pub fn lead_contact(sql: &SqlStorage, id: &str) -> Result<Option<Contact>> {
     Ok(lead_row(sql, id)?.map(|r| r.contact()))
 }
 
-pub fn list_leads(sql: &SqlStorage, limit: u32) -> Result<Vec<LeadView>> {
-    let rows: Vec<LeadRow> = sql.exec(&format!("SELECT {LEAD_COLUMNS} FROM leads ORDER BY created_at DESC, id LIMIT ?"), vec![i64::from(limit).into()])?.to_array()?;
+/// Leads matching the filter, newest first. The filter runs in SQL, before the limit, so the
+/// limit never hides an older match.
+pub fn list_leads(sql: &SqlStorage, filter: &workspace::lead::LeadFilter, limit: u32) -> Result<Vec<LeadView>> {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<V> = Vec::new();
+    if let Some(stage) = &filter.stage {
+        clauses.push("stage = ?");
+        values.push(stage.as_str().into());
+    }
+    match filter.tag.as_deref() {
+        Some("opted_out") => clauses.push("opted_out = 1"),
+        Some("human_takeover") => clauses.push("human_takeover = 1"),
+        _ => {}
+    }
+    if let Some(q) = &filter.q {
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        clauses.push("(lower(name) LIKE ? ESCAPE '\\' OR lower(COALESCE(email, '')) LIKE ? ESCAPE '\\')");
+        values.push(pattern.clone().into());
+        values.push(pattern.into());
+    }
+    let filter_sql = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    values.push(i64::from(limit).into());
+    let rows: Vec<LeadRow> = sql.exec(&format!("SELECT {LEAD_COLUMNS} FROM leads {filter_sql} ORDER BY created_at DESC, id LIMIT ?"), values)?.to_array()?;
     Ok(rows.iter().map(LeadRow::view).collect())
 }
 
