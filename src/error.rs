@@ -3,9 +3,14 @@
 use domain::ApiError;
 use worker::{Response, Result};
 
-/// `{ "error": { "code", "message" } }` with the error's status.
+/// `{ "error": { "code", "message" } }` with the error's status (and `Retry-After` when the
+/// error carries one).
 pub fn response(e: &ApiError) -> Result<Response> {
-    Ok(Response::from_json(&e.body())?.with_status(e.status()))
+    let mut res = Response::from_json(&e.body())?.with_status(e.status());
+    if let Some(secs) = e.retry_after() {
+        res.headers_mut().set("Retry-After", &secs.to_string())?;
+    }
+    Ok(res)
 }
 
 /// Logs a runtime failure (never the request body) and reports the dependency as unavailable.

@@ -6,7 +6,9 @@
 //! served as static assets before the worker runs.
 
 mod error;
+mod config;
 mod identity;
+mod tenancy;
 mod routes;
 
 pub use durable_objects::ChatController;

@@ -14,10 +14,6 @@ use worker::{Date, Env, Method, Request, RequestInit, Response};
 /// Most chats returned by the list.
 const LIST_LIMIT: u32 = 200;
 
-pub fn me(who: &Identity) -> Result<Response, ApiError> {
-    json(200, &json!({ "org_id": who.org.as_str(), "user_id": who.user_id, "auth": "development" }))
-}
-
 pub async fn list(who: &Identity, env: &Env) -> Result<Response, ApiError> {
     let db = env.d1("DB").map_err(|e| unavailable("d1", e))?;
     let rows = db

@@ -1,40 +1,85 @@
 //! Route handlers, dispatched on the pure route table's names.
 
+mod auth_config;
 mod chats;
 mod health;
 mod inbound;
 mod leads;
 mod messages;
+mod org;
+mod secrets;
+mod tickets;
+mod webhooks;
 
-use crate::identity::authenticate;
-use domain::routes::{Route, RouteName};
+use crate::identity::{authenticate, Identity};
+use crate::tenancy;
+use domain::routes::{Access, Route, RouteName};
 use domain::ApiError;
-use worker::{Env, Request, Response};
+use worker::{Date, Env, Request, Response};
 
 pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, ApiError> {
+    let now_ms = Date::now().as_millis() as i64;
     match route.name {
-        RouteName::Health => health::health(),
-        RouteName::Ready => health::ready(env).await,
-        RouteName::Inbound => inbound::receive(req, env).await,
-        _ => {
-            let who = authenticate(&req, env)?;
-            if let Some(path) = workspace_path(&route) {
-                let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };
-                return leads::forward(&who, req, env, &path, body_type).await;
-            }
-            match (route.name, route.chat) {
-                (RouteName::Me, _) => chats::me(&who),
-                (RouteName::ListChats, _) => chats::list(&who, env).await,
-                (RouteName::CreateChat, _) => chats::create(&who, req, env).await,
-                (RouteName::GetChat, Some(chat)) => messages::forward(&who, &chat, req, env, "/meta").await,
-                (RouteName::ListMessages, Some(chat)) => messages::forward(&who, &chat, req, env, "/messages").await,
-                (RouteName::PostMessage, Some(chat)) => messages::post(&who, &chat, req, env).await,
-                (RouteName::ListTurns, Some(chat)) => messages::forward(&who, &chat, req, env, "/turns").await,
-                (RouteName::ChatSocket, Some(chat)) => messages::socket(&who, &chat, req, env).await,
-                _ => Err(ApiError::NotFound),
-            }
-        }
+        RouteName::Health => return health::health(),
+        RouteName::Ready => return health::ready(env).await,
+        RouteName::AuthConfig => return auth_config::get(&req, env),
+        RouteName::ClerkWebhook => return webhooks::clerk::receive(req, env, now_ms).await,
+        RouteName::StripeWebhook => return webhooks::stripe::receive(req, env, now_ms).await,
+        RouteName::Inbound => return inbound::receive(req, env).await,
+        _ => {}
     }
+    debug_assert_ne!(route.name.access(), Access::Public);
+    let db = tenancy_store::db(env)?;
+    let who = match (route.name, &route.chat, socket_ticket(&req)) {
+        (RouteName::ChatSocket, Some(chat), Some(ticket)) => tickets::redeem(&db, &ticket, chat, now_ms).await?,
+        _ => authenticate(&req, env, now_ms / 1000).await?,
+    };
+    tenancy::check_role(route.name, &who)?;
+    tenancy::check_org(&db, &who).await?;
+    if let (true, Some(chat)) = (route.name.runs_agent(), &route.chat) {
+        tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?;
+    }
+    if let Some(path) = workspace_path(&route) {
+        let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };
+        return leads::forward(&who, req, env, &path, body_type).await;
+    }
+    member_route(route, req, env, &db, &who, now_ms).await
+}
+
+async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Database, who: &Identity, now_ms: i64) -> Result<Response, ApiError> {
+    match (route.name, route.chat, route.secret) {
+        (RouteName::Me, _, _) => org::me(who),
+        (RouteName::GetOrg, _, _) => org::get(db, who).await,
+        (RouteName::OrgUsage, _, _) => org::usage(db, who, now_ms).await,
+        (RouteName::ListSecrets, _, _) => secrets::list(db, who).await,
+        (RouteName::CreateSecret, _, _) => secrets::create(db, env, who, req, now_ms).await,
+        (RouteName::DeleteSecret, _, Some(name)) => secrets::delete(db, who, &name, now_ms).await,
+        (RouteName::ListChats, _, _) => chats::list(who, env).await,
+        (RouteName::CreateChat, _, _) => chats::create(who, req, env).await,
+        (RouteName::GetChat, Some(chat), _) => messages::forward(who, &chat, req, env, "/meta").await,
+        (RouteName::ListMessages, Some(chat), _) => messages::forward(who, &chat, req, env, "/messages").await,
+        (RouteName::PostMessage, Some(chat), _) => {
+            let response = messages::post(who, &chat, req, env).await?;
+            // Only a newly stored message counts (a retried client id answers 200).
+            if response.status_code() == 201 {
+                if let Err(e) = tenancy_store::usage::add_message(db, &who.org, now_ms).await {
+                    worker::console_error!("usage not recorded for a message: {e}");
+                }
+            }
+            Ok(response)
+        }
+        (RouteName::ListTurns, Some(chat), _) => messages::forward(who, &chat, req, env, "/turns").await,
+        (RouteName::SocketTicket, Some(chat), _) => tickets::issue(db, who, &chat, now_ms).await,
+        (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env).await,
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// The `ticket` query parameter of a WebSocket upgrade.
+fn socket_ticket(req: &Request) -> Option<String> {
+    let url = req.url().ok()?;
+    let ticket = url.query_pairs().find(|(k, _)| k == "ticket").map(|(_, v)| v.into_owned());
+    ticket
 }
 
 /// The Workspace object's path for a workspace route.

@@ -21,6 +21,24 @@ pub struct TurnRequest {
     /// Tools the model may call. Empty until the tool set lands.
     #[serde(default)]
     pub tools: Vec<ToolSpec>,
+    /// The org secrets granted to this chat, decrypted for this turn only. They are for the
+    /// tools' outbound calls and never go into the model's context or a log line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<TurnSecret>,
+}
+
+/// A secret handed to a turn.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnSecret {
+    pub name: String,
+    pub value: String,
+}
+
+// Debug output names the secret and hides its value, so no log line can carry it.
+impl std::fmt::Debug for TurnSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TurnSecret({}, <redacted>)", self.name)
+    }
 }
 
 /// A message in the model's context.

@@ -54,6 +54,27 @@ pub enum ApiError {
     /// No identity could be established for the request.
     #[error("authentication required")]
     Unauthenticated,
+    /// A session token or ticket was presented and refused; `code` names why.
+    #[error("{message}")]
+    AuthRefused { code: &'static str, message: String },
+    /// The caller is known but may not do this (for example a member calling an admin route).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// The org's subscription or seats do not cover this; `code` names why.
+    #[error("{message}")]
+    PaymentRequired { code: &'static str, message: String },
+    /// A plan quota is used up; retry after the given number of seconds.
+    #[error("the {quota} quota of {limit} is used up; retry after {retry_after_secs} s")]
+    QuotaExceeded { quota: &'static str, limit: u64, retry_after_secs: u64 },
+    /// A webhook's payload could not be understood (after its signature verified).
+    #[error("webhook payload refused: {message}")]
+    BadWebhookPayload { code: &'static str, message: String },
+    /// The named secret does not exist in this org.
+    #[error("unknown secret")]
+    UnknownSecret,
+    /// The worker is missing configuration it needs for this route (named, never its value).
+    #[error("the server is not configured for this: {0} is missing or invalid")]
+    Misconfigured(&'static str),
     /// A dependency (D1, R2, a Durable Object, the agents worker) failed.
     #[error("{dependency} is unavailable")]
     Unavailable { dependency: &'static str },
@@ -77,7 +98,14 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::UpgradeRequired => "upgrade_required",
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::BadSignature { code, .. } => code,
+            ApiError::BadSignature { code, .. }
+            | ApiError::AuthRefused { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::PaymentRequired { code, .. }
+            | ApiError::BadWebhookPayload { code, .. } => code,
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::UnknownSecret => "unknown_secret",
+            ApiError::Misconfigured(_) => "misconfigured",
             ApiError::Unavailable { .. } => "unavailable",
         }
     }
@@ -89,22 +117,42 @@ impl ApiError {
             ApiError::MalformedJson(_)
             | ApiError::MissingField(_)
             | ApiError::InvalidField { .. }
-            | ApiError::InvalidQuery { .. } => 400,
-            ApiError::Unauthenticated | ApiError::BadSignature { .. } => 401,
-            ApiError::UnknownChat | ApiError::UnknownLead | ApiError::UnknownDraft | ApiError::NotFound => 404,
+            | ApiError::InvalidQuery { .. }
+            | ApiError::BadWebhookPayload { .. } => 400,
+            ApiError::Unauthenticated | ApiError::BadSignature { .. } | ApiError::AuthRefused { .. } => 401,
+            ApiError::PaymentRequired { .. } => 402,
+            ApiError::Forbidden { .. } => 403,
+            ApiError::UnknownChat | ApiError::UnknownLead | ApiError::UnknownDraft | ApiError::UnknownSecret | ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::InvalidTransition(_) => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(..) => 415,
             ApiError::UpgradeRequired => 426,
-            ApiError::Unavailable { .. } => 503,
+            ApiError::QuotaExceeded { .. } => 429,
+            ApiError::Unavailable { .. } | ApiError::Misconfigured(_) => 503,
         }
     }
 
-    /// The JSON error body `{ "error": { "code", "message" } }`.
-    pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": { "code": self.code(), "message": self.to_string() } })
+    /// The `Retry-After` seconds that go with the error, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
+
+    /// The JSON error body `{ "error": { "code", "message" } }`; a quota error also names the
+    /// quota, so clients need not parse the message.
+    pub fn body(&self) -> serde_json::Value {
+        let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        if let ApiError::QuotaExceeded { quota, limit, retry_after_secs } = self {
+            error["quota"] = (*quota).into();
+            error["limit"] = (*limit).into();
+            error["retry_after"] = (*retry_after_secs).into();
+        }
+        serde_json::json!({ "error": error })
+    }
+
 
     /// Reads an error body produced by [`ApiError::body`] back into its code and message,
     /// so a shell can relay an error from a Durable Object unchanged.

@@ -108,6 +108,27 @@ impl ClientId {
     }
 }
 
+/// The name of an org secret: 1-64 ASCII letters, digits and `_`, starting with a letter
+/// (`CRM_API_KEY`), so it can be referenced from header templates as `{{secret.NAME}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretName(String);
+
+impl SecretName {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = raw.len() <= Self::MAX_LEN
+            && raw.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        ok.then(|| SecretName(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 fn is_token(raw: &str, max: usize) -> bool {
     !raw.is_empty()
         && raw.len() <= max

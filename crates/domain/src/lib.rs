@@ -7,7 +7,7 @@ pub mod agent_protocol;
 pub mod api_error;
 pub mod chat;
 pub mod context;
-pub mod dev_identity;
+pub mod local_issuer;
 pub mod events;
 pub mod ids;
 pub mod inbound;
@@ -17,6 +17,7 @@ pub mod ndjson;
 pub mod paging;
 pub mod routes;
 pub mod schedule;
+pub mod secret;
 pub mod turn;
 
 pub use api_error::ApiError;

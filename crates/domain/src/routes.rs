@@ -3,7 +3,7 @@
 //! The table is the single source of truth for which routes exist: the worker dispatches on
 //! [`resolve`], and a test checks `docs/openapi.yaml` against [`ROUTES`].
 
-use crate::ids::{ChatId, LeadId};
+use crate::ids::{ChatId, LeadId, SecretName};
 use crate::ApiError;
 
 /// Something the orchestrator can do.
@@ -11,8 +11,17 @@ use crate::ApiError;
 pub enum RouteName {
     Health,
     Ready,
+    AuthConfig,
+    ClerkWebhook,
+    StripeWebhook,
     Inbound,
     Me,
+    GetOrg,
+    OrgUsage,
+    ListSecrets,
+    CreateSecret,
+    DeleteSecret,
+    SocketTicket,
     ListChats,
     CreateChat,
     GetChat,
@@ -47,13 +56,22 @@ pub enum RouteName {
     SendDraft,
 }
 
-/// Every route: method, path template, name. `{chat_id}`, `{lead_id}` and `{draft_id}` match
-/// one segment.
+/// Every route: method, path template, name. `{chat_id}`, `{lead_id}`, `{draft_id}` and
+/// `{secret_name}` match one segment.
 pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("GET", "/health", RouteName::Health),
     ("GET", "/ready", RouteName::Ready),
+    ("GET", "/auth/config", RouteName::AuthConfig),
+    ("POST", "/webhooks/clerk", RouteName::ClerkWebhook),
+    ("POST", "/webhooks/stripe", RouteName::StripeWebhook),
     ("POST", "/v1/inbound", RouteName::Inbound),
     ("GET", "/v1/me", RouteName::Me),
+    ("GET", "/v1/org", RouteName::GetOrg),
+    ("GET", "/v1/org/usage", RouteName::OrgUsage),
+    ("GET", "/v1/secrets", RouteName::ListSecrets),
+    ("POST", "/v1/secrets", RouteName::CreateSecret),
+    ("DELETE", "/v1/secrets/{secret_name}", RouteName::DeleteSecret),
+    ("POST", "/v1/chats/{chat_id}/ws-ticket", RouteName::SocketTicket),
     ("GET", "/v1/chats", RouteName::ListChats),
     ("POST", "/v1/chats", RouteName::CreateChat),
     ("GET", "/v1/chats/{chat_id}", RouteName::GetChat),
@@ -96,6 +114,43 @@ pub struct Route {
     pub lead: Option<LeadId>,
     /// A draft's number within the org's workspace.
     pub draft: Option<i64>,
+    /// A secret's name.
+    pub secret: Option<SecretName>,
+}
+
+/// Who may call a route once signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: no session (health, the sign-in configuration, signed webhooks).
+    Public,
+    /// Any member of the org.
+    Member,
+    /// Only the org's admins: settings, suppression lifts, secrets, the audit export.
+    Admin,
+}
+
+impl RouteName {
+    /// Who may call the route.
+    pub fn access(self) -> Access {
+        match self {
+            RouteName::Health | RouteName::Ready | RouteName::AuthConfig | RouteName::ClerkWebhook | RouteName::StripeWebhook | RouteName::Inbound => {
+                Access::Public
+            }
+            RouteName::UpdateSettings
+            | RouteName::LiftSuppressions
+            | RouteName::ListSecrets
+            | RouteName::CreateSecret
+            | RouteName::DeleteSecret
+            | RouteName::AuditExport => Access::Admin,
+            _ => Access::Member,
+        }
+    }
+
+    /// Whether the route can start agent work, and so needs a paid-up subscription, a seat
+    /// and quota left.
+    pub fn runs_agent(self) -> bool {
+        matches!(self, RouteName::PostMessage)
+    }
 }
 
 /// Matches a request. An id that is not well formed is unknown (404), exactly as a
@@ -109,14 +164,15 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
             allowed.push(m);
             continue;
         }
-        let (mut chat, mut lead, mut draft) = (None, None, None);
+        let (mut chat, mut lead, mut draft, mut secret) = (None, None, None, None);
         match param {
             Some(("{chat_id}", raw)) => chat = Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
             Some(("{lead_id}", raw)) => lead = Some(LeadId::parse(raw).ok_or(ApiError::UnknownLead)?),
             Some(("{draft_id}", raw)) => draft = Some(raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::UnknownDraft)?),
+            Some(("{secret_name}", raw)) => secret = Some(SecretName::parse(raw).ok_or(ApiError::UnknownSecret)?),
             _ => {}
         }
-        return Ok(Route { name: *name, chat, lead, draft });
+        return Ok(Route { name: *name, chat, lead, draft, secret });
     }
     if allowed.is_empty() {
         Err(ApiError::NotFound)
@@ -156,12 +212,13 @@ mod tests {
     #[test]
     fn every_table_entry_resolves_to_itself() {
         for (method, template, name) in ROUTES {
-            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7");
+            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7").replace("{secret_name}", "CRM_KEY");
             let route = resolve(method, &path).unwrap();
             assert_eq!(route.name, *name);
             assert_eq!(route.chat.is_some(), template.contains("{chat_id}"));
             assert_eq!(route.lead.is_some(), template.contains("{lead_id}"));
             assert_eq!(route.draft, template.contains("{draft_id}").then_some(7));
+            assert_eq!(route.secret.is_some(), template.contains("{secret_name}"));
         }
     }
 
@@ -178,5 +235,14 @@ mod tests {
         assert_eq!(resolve("POST", "/v1/drafts/0/send"), Err(ApiError::UnknownDraft));
         assert_eq!(resolve("POST", "/v1/drafts/x/send"), Err(ApiError::UnknownDraft));
         assert_eq!(resolve("GET", "/v1/chats/").unwrap().name, RouteName::ListChats);
+        assert_eq!(resolve("DELETE", "/v1/secrets/has%20space"), Err(ApiError::UnknownSecret));
+    }
+
+    #[test]
+    fn only_webhooks_health_and_sign_in_config_are_public() {
+        let public: Vec<_> = ROUTES.iter().filter(|(_, _, n)| n.access() == Access::Public).map(|(_, t, _)| *t).collect();
+        assert_eq!(public, ["/health", "/ready", "/auth/config", "/webhooks/clerk", "/webhooks/stripe", "/v1/inbound"]);
+        assert_eq!(RouteName::CreateSecret.access(), Access::Admin);
+        assert_eq!(RouteName::PostMessage.access(), Access::Member);
     }
 }

@@ -105,7 +105,7 @@ pub fn backoff_ms(retry: u32, retry_after_ms: Option<u64>, jitter: f64) -> u64 {
 /// OpenAI-compatible providers and is ignored).
 pub fn parse_retry_after(header: Option<&str>) -> Option<u64> {
     let secs: f64 = header?.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0) as u64)
+    (secs.is_finite() && secs >= 0.0).then_some((secs * 1000.0) as u64)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod meta;
 pub mod random;
 pub mod responses;
 pub mod transaction;
+pub mod webcrypto;
 
 use futures::future::{select, Either};
 use std::time::Duration;

@@ -3,7 +3,9 @@
 
 use super::{sockets, store, ChatController};
 use runtime_support::transaction::transaction;
-use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
+use domain::agent_protocol::{AgentEvent, TurnRequest, TurnSecret, TURN_PATH};
+use domain::ids::{ChatId, OrgId};
+use tenancy_store::secrets::MasterKey;
 use domain::context::{assemble, conversation_for, ContextBudget};
 use domain::events::{ChatEvent, PartialReply};
 use domain::message::Role;
@@ -19,6 +21,13 @@ use worker::*;
 const CONTEXT_LOG_LIMIT: u32 = 200;
 /// Longest wait for the agents worker's response headers, then between two chunks.
 const AGENT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The org a turn runs for, with its D1.
+struct Tenant {
+    org: OrgId,
+    chat: ChatId,
+    db: D1Database,
+}
 
 /// How a turn ended.
 struct Reply {
@@ -111,16 +120,64 @@ impl ChatController {
         *self.partial.borrow_mut() = Some(PartialReply { turn_id: turn.id.clone(), deltas: 0, text: String::new() });
 
         let log = store::recent_messages(&sql, CONTEXT_LOG_LIMIT)?;
+        let org_id = store::meta_get(&sql, "org_id")?.unwrap_or_default();
+        let chat_id = store::meta_get(&sql, "chat_id")?.unwrap_or_default();
+        let tenant = self.tenant(&org_id, &chat_id);
+        if let Some(t) = &tenant {
+            if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, chat_id.as_str(), &turn.id, Self::now()).await {
+                console_error!("turn {}: could not mark the turn active: {e}", turn.id);
+            }
+        }
+        let secrets = match &tenant {
+            Some(t) => self.granted_secrets(t, &turn.id).await,
+            None => Vec::new(),
+        };
         let request = TurnRequest {
             turn_id: turn.id.clone(),
-            org_id: store::meta_get(&sql, "org_id")?.unwrap_or_default(),
-            chat_id: store::meta_get(&sql, "chat_id")?.unwrap_or_default(),
+            org_id,
+            chat_id: chat_id.clone(),
             messages: assemble(&conversation_for(&log, turn.trigger_seq), ContextBudget::default()),
             tools: Vec::new(),
+            secrets,
         };
         let outcome = self.call_agent(&request).await;
         *self.partial.borrow_mut() = None;
-        self.finish_turn(&turn.id, attempts, outcome)
+        let tokens = outcome.as_ref().map(|r| r.tokens).unwrap_or((0, 0));
+        self.finish_turn(&turn.id, attempts, outcome)?;
+        if let Some(t) = &tenant {
+            // Usage and the in-flight mark are bookkeeping: a failure is logged, never fatal.
+            if let Err(e) = tenancy_store::usage::add_turn(&t.db, &t.org, Self::now(), tokens, 0).await {
+                console_error!("turn {}: could not record usage: {e}", turn.id);
+            }
+            if let Err(e) = tenancy_store::active_turns::end(&t.db, &t.org, chat_id.as_str(), &turn.id).await {
+                console_error!("turn {}: could not clear the active mark: {e}", turn.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The chat's org and D1, for usage, quotas and secrets.
+    fn tenant(&self, org_id: &str, chat_id: &str) -> Option<Tenant> {
+        let org = OrgId::parse(org_id)?;
+        let chat = ChatId::parse(chat_id)?;
+        let db = self.env.d1("DB").ok()?;
+        Some(Tenant { org, chat, db })
+    }
+
+    /// The secrets granted to this chat, decrypted for the agents worker. Without a master
+    /// key, or on a D1 failure, the turn runs without secrets (and says so in the log).
+    async fn granted_secrets(&self, t: &Tenant, turn_id: &str) -> Vec<TurnSecret> {
+        let key = match MasterKey::from_env(&self.env) {
+            Ok(key) => key,
+            Err(_) => return Vec::new(),
+        };
+        match tenancy_store::secrets::granted_for_chat(&t.db, &key, &t.org, &t.chat, &format!("turn:{turn_id}"), Self::now()).await {
+            Ok(list) => list.into_iter().map(|s| TurnSecret { name: s.name, value: s.value }).collect(),
+            Err(e) => {
+                console_error!("turn {turn_id}: could not load secrets: {e}");
+                Vec::new()
+            }
+        }
     }
 
     /// Stores the outcome: the reply and the turn's end together, or the failure.

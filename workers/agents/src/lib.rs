@@ -19,6 +19,9 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 Ok(r) => r,
                 Err(e) => return error(400, "malformed_json", &e.to_string()),
             };
+            // Names only: which secrets this turn may use, for on-call and for the isolation tests.
+            let names: Vec<&str> = request.secrets.iter().map(|s| s.name.as_str()).collect();
+            console_log!("{}", serde_json::json!({ "event": "turn.received", "turn_id": request.turn_id, "org_id": request.org_id, "chat_id": request.chat_id, "secrets": names }));
             run_turn(request, &env)
         }
         _ => error(404, "not_found", "no such route"),

@@ -1,0 +1,94 @@
+//! Usage counters per org: per billing period (messages, model tokens in and out, tool calls)
+//! and per UTC day (messages, for the daily quota). Counters only ever grow, by
+//! `INSERT ... ON CONFLICT DO UPDATE` so concurrent writers add up instead of overwriting.
+
+use crate::{first, int, run, text};
+use billing::{usage_period, utc_day, Period};
+use domain::ids::OrgId;
+use domain::ApiError;
+use serde::{Deserialize, Serialize};
+use worker::D1Database;
+
+/// What an org used in one billing period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodUsage {
+    pub period_start: i64,
+    pub period_end: i64,
+    pub messages: i64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub tool_calls: i64,
+}
+
+#[derive(Deserialize)]
+struct PeriodRow {
+    period_start: Option<i64>,
+    period_end: Option<i64>,
+}
+
+/// The org's current usage period: its subscription's current period when that contains now,
+/// else the calendar month (seconds in Stripe, milliseconds here).
+pub async fn current_period(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<Period, ApiError> {
+    let row: Option<PeriodRow> = first(db, &format!("SELECT period_start, period_end FROM ({}) LIMIT 1", crate::usage::ORG_SUBSCRIPTION_SQL), &[text(org.as_str())]).await?;
+    let sub = row.and_then(|r| Some((r.period_start?, r.period_end?)));
+    Ok(usage_period(sub, now_ms))
+}
+
+/// The subscription that governs an org: linked by its own metadata or through the customer
+/// that checkout tied to the org; a live one first, then the most recently changed.
+pub const ORG_SUBSCRIPTION_SQL: &str = "SELECT s.* FROM subscriptions s \
+     LEFT JOIN billing_customers c ON c.customer_id = s.customer_id \
+     WHERE s.org_id = ?1 OR c.org_id = ?1 \
+     ORDER BY (s.status IN ('active', 'trialing', 'past_due')) DESC, s.source_created DESC, s.updated_at DESC";
+
+/// Adds to the period's counters.
+pub async fn add(db: &D1Database, org: &OrgId, period: &Period, messages: i64, tokens: (i64, i64), tool_calls: i64) -> Result<(), ApiError> {
+    run(
+        db,
+        "INSERT INTO usage_periods (org_id, period_start, period_end, messages, tokens_in, tokens_out, tool_calls) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (org_id, period_start) DO UPDATE SET messages = messages + excluded.messages, tokens_in = tokens_in + excluded.tokens_in, \
+         tokens_out = tokens_out + excluded.tokens_out, tool_calls = tool_calls + excluded.tool_calls",
+        &[text(org.as_str()), int(period.start_ms), int(period.end_ms), int(messages), int(tokens.0), int(tokens.1), int(tool_calls)],
+    )
+    .await
+}
+
+/// Counts one accepted user message: in the period and in today's counter.
+pub async fn add_message(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<(), ApiError> {
+    let period = current_period(db, org, now_ms).await?;
+    add(db, org, &period, 1, (0, 0), 0).await?;
+    run(
+        db,
+        "INSERT INTO usage_days (org_id, day, messages) VALUES (?1, ?2, 1) ON CONFLICT (org_id, day) DO UPDATE SET messages = messages + 1",
+        &[text(org.as_str()), text(&utc_day(now_ms))],
+    )
+    .await
+}
+
+/// Records what a finished turn used.
+pub async fn add_turn(db: &D1Database, org: &OrgId, now_ms: i64, tokens: (i64, i64), tool_calls: i64) -> Result<(), ApiError> {
+    let period = current_period(db, org, now_ms).await?;
+    add(db, org, &period, 0, tokens, tool_calls).await
+}
+
+/// The org's usage in its current period (zeros when nothing was used yet).
+pub async fn in_current_period(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<PeriodUsage, ApiError> {
+    let period = current_period(db, org, now_ms).await?;
+    let row: Option<PeriodUsage> = first(
+        db,
+        "SELECT period_start, period_end, messages, tokens_in, tokens_out, tool_calls FROM usage_periods WHERE org_id = ?1 AND period_start = ?2",
+        &[text(org.as_str()), int(period.start_ms)],
+    )
+    .await?;
+    Ok(row.unwrap_or(PeriodUsage { period_start: period.start_ms, period_end: period.end_ms, ..Default::default() }))
+}
+
+/// Messages the org sent today (UTC).
+pub async fn messages_today(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<i64, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        messages: i64,
+    }
+    let row: Option<Row> = first(db, "SELECT messages FROM usage_days WHERE org_id = ?1 AND day = ?2", &[text(org.as_str()), text(&utc_day(now_ms))]).await?;
+    Ok(row.map_or(0, |r| r.messages))
+}
