@@ -4,6 +4,7 @@
 // message, and posts carry a client id, so retrying a post never stores it twice.
 
 import { initWorkspace, showWorkspace } from "/workspace.js";
+import { authedFetch, isDevelopmentSignIn, socketTicket } from "/session.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -23,7 +24,7 @@ async function api(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  const res = await authedFetch(path, init);
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     const err = new Error(data?.error?.message || `HTTP ${res.status}`);
@@ -102,9 +103,20 @@ function addMessage(m) {
   if (m.role === "assistant" && state.streaming?.turnId === m.turn_id) state.streaming = null;
 }
 
-function connect(generation) {
+async function connect(generation) {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/v1/chats/${state.chatId}/ws?after=${state.lastSeq}`);
+  let ticket;
+  try {
+    ticket = await socketTicket(state.chatId);
+  } catch (err) {
+    // Treated like a dropped connection: retried with backoff.
+    setConnection("reconnecting");
+    setTimeout(() => generation === state.generation && connect(generation), state.retryMs);
+    state.retryMs = Math.min(state.retryMs * 2, 5000);
+    return;
+  }
+  if (generation !== state.generation) return;
+  const ws = new WebSocket(`${proto}://${location.host}/v1/chats/${state.chatId}/ws?after=${state.lastSeq}&ticket=${encodeURIComponent(ticket)}`);
   state.socket = ws;
   setConnection("connecting");
   ws.addEventListener("open", () => {
@@ -292,7 +304,8 @@ initWorkspace();
 (async () => {
   try {
     const me = await api("GET", "/v1/me");
-    $("who").textContent = `${me.user_id} · ${me.org_id}${me.auth === "development" ? " (development sign-in)" : ""}`;
+    const dev = await isDevelopmentSignIn();
+    $("who").textContent = `${me.user_id} · ${me.org_id} · ${me.role}${dev ? " (development sign-in)" : ""}`;
     await loadChats();
   } catch (err) {
     showError(`Parley is unavailable: ${err.message}`);

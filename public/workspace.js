@@ -2,6 +2,8 @@
 // the audit log and the policy settings. Everything shown comes from the API; nothing here
 // decides anything.
 
+import { authedFetch } from "/session.js";
+
 const $ = (id) => document.getElementById(id);
 
 async function api(method, path, body, contentType = "application/json") {
@@ -10,7 +12,7 @@ async function api(method, path, body, contentType = "application/json") {
     init.headers["Content-Type"] = contentType;
     init.body = contentType === "application/json" ? JSON.stringify(body) : body;
   }
-  const res = await fetch(path, init);
+  const res = await authedFetch(path, init);
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(data?.error?.message || `HTTP ${res.status}`);
   return { status: res.status, data };
@@ -145,7 +147,23 @@ function form(id, handler) {
   });
 }
 
+// The audit export needs the session token, so it is fetched and handed over as a file.
+async function downloadAuditCsv() {
+  const res = await authedFetch("/v1/audit/export");
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new Error(data?.error?.message || `HTTP ${res.status}`);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement("a"), { href: url, download: "audit.csv" });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  URL.revokeObjectURL(url);
+}
+
 export function initWorkspace() {
+  $("ws-audit-export").addEventListener("click", () => downloadAuditCsv().catch((err) => say(err.message, true)));
   form("ws-new-lead", async (f) => {
     const body = { name: f.get("name") };
     for (const k of ["email", "time_zone"]) if (f.get(k)) body[k] = f.get(k);

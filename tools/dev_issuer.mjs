@@ -8,12 +8,14 @@
 // machine, and the orchestrator refuses tokens from a loopback issuer unless the request itself
 // arrived on a loopback host.
 //
-//   node tools/dev_issuer.mjs jwks  --key FILE              prints the JWKS (creates the key)
-//   node tools/dev_issuer.mjs serve --key FILE --port N     serves /token and /.well-known/jwks.json
+//   node tools/dev_issuer.mjs vars  --state DIR --port N    prints the worker's development settings
+//                                                           as KEY=VALUE lines (creating keys once)
+//   node tools/dev_issuer.mjs serve --state DIR --port N    serves /token and /.well-known/jwks.json
 
 import { createServer } from "node:http";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
 import { generateKeyPair, exportJWK, importJWK, SignJWT } from "jose";
 
 /** Who the dev issuer signs in as unless asked otherwise (the seeded demo org and its admin). */
@@ -101,8 +103,37 @@ export async function serveDevIssuer({ key, port = 0, authorizedParty = DEV_AUTH
     server.listen(port, "127.0.0.1", resolve);
   });
   const url = `http://127.0.0.1:${server.address().port}`;
-  const handle = { url, issuer: url, close: () => new Promise((r) => server.close(r)) };
+  const handle = { url, issuer: url, server, close: () => new Promise((r) => server.close(r)) };
   return handle;
+}
+
+/**
+ * The development settings the orchestrator runs with: the issuer's JWKS and URL, and local
+ * secrets (the master key that encrypts org secrets, the Clerk and Stripe webhook secrets),
+ * generated once and kept in the state directory so that data written today decrypts tomorrow.
+ */
+export async function devSettings(stateDir, issuerUrl) {
+  const key = await loadOrCreateKey(path.join(stateDir, "dev_issuer_key.json"));
+  const file = path.join(stateDir, "dev_secrets.json");
+  let secrets;
+  if (existsSync(file)) {
+    secrets = JSON.parse(readFileSync(file, "utf8"));
+  } else {
+    secrets = {
+      PARLEY_MASTER_KEY: randomBytes(32).toString("base64"),
+      CLERK_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("base64")}`,
+      STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString("hex")}`,
+    };
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  }
+  return {
+    CLERK_JWKS: JSON.stringify(jwksOf(key)),
+    CLERK_ISSUER: issuerUrl,
+    CLERK_AUTHORIZED_PARTIES: DEV_AUTHORIZED_PARTY,
+    PARLEY_DEV_ISSUER_URL: issuerUrl,
+    ...secrets,
+  };
 }
 
 function arg(name, fallback) {
@@ -112,14 +143,17 @@ function arg(name, fallback) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const command = process.argv[2];
-  const key = await loadOrCreateKey(arg("--key", ".state/dev_issuer_key.json"));
-  if (command === "jwks") {
-    process.stdout.write(JSON.stringify(jwksOf(key)));
+  const stateDir = arg("--state", ".state");
+  const port = Number(arg("--port", "8788"));
+  if (command === "vars") {
+    const settings = await devSettings(stateDir, `http://127.0.0.1:${port}`);
+    process.stdout.write(Object.entries(settings).map(([k, v]) => `${k}=${v}\n`).join(""));
   } else if (command === "serve") {
-    const issuer = await serveDevIssuer({ key, port: Number(arg("--port", "8788")), authorizedParty: arg("--azp", DEV_AUTHORIZED_PARTY) });
-    process.stderr.write(`dev issuer: ${issuer.url} (development only; tokens for the seeded demo org)\n`);
+    const key = await loadOrCreateKey(path.join(stateDir, "dev_issuer_key.json"));
+    const issuer = await serveDevIssuer({ key, port });
+    process.stderr.write(`dev issuer: ${issuer.url} (development only; signs in to the seeded demo org)\n`);
   } else {
-    process.stderr.write("usage: dev_issuer.mjs jwks|serve --key FILE [--port N]\n");
+    process.stderr.write("usage: dev_issuer.mjs vars|serve [--state DIR] [--port N]\n");
     process.exit(2);
   }
 }

@@ -69,7 +69,7 @@ test("after a dropped connection the app reconnects and catches up without dupli
   await stack.restart(); // the server goes away and comes back on the same address
   const chatId = new URLSearchParams((await page.evaluate(() => location.hash)).slice(1)).get("chat");
   // Another client posts; this page must reconnect by itself and catch up.
-  await fetch(`${stack.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ client_id: "other-client", content: "sent elsewhere" }) });
+  await fetch(`${stack.url}/v1/chats/${chatId}/messages`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${stack.token}` }, body: JSON.stringify({ client_id: "other-client", content: "sent elsewhere" }) });
   await page.locator('[data-testid="msg-user"]', { hasText: "sent elsewhere" }).waitFor({ timeout: 30_000 });
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="msg-assistant"]').length === 2, null, { timeout: 30_000 });
   await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();

@@ -21,7 +21,7 @@ after(async () => {
 });
 
 test("an operator works a lead from the browser, and the policy and the gate are visible", async () => {
-  await fetch(`${stack.url}/v1/workspace/settings`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sunday_hold: false }) });
+  await fetch(`${stack.url}/v1/workspace/settings`, { method: "PUT", headers: { "Content-Type": "application/json", Authorization: `Bearer ${stack.token}` }, body: JSON.stringify({ sunday_hold: false }) });
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));

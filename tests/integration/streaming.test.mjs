@@ -85,14 +85,21 @@ test("messages posted during a turn are queued and each gets its turn, in order"
   assert.deepEqual(replies, ["turn_1", "turn_2", "turn_3", "turn_4"], "one turn at a time, in order");
 });
 
-test("the development identity is refused on a non-loopback host", async () => {
-  const status = await new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port: stack.port, path: "/v1/chats", headers: { host: "parley.example.com" } }, (res) => {
-      res.resume();
-      resolve(res.statusCode);
+test("a token from the local development issuer is refused on a non-loopback host", async () => {
+  const get = (path, headers) => new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: stack.port, path, headers: { host: "parley.example.com", ...headers } }, (res) => {
+      let text = "";
+      res.on("data", (d) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
     });
     req.on("error", reject);
     req.end();
   });
-  assert.equal(status, 401);
+  const res = await get("/v1/chats", { authorization: `Bearer ${stack.token}` });
+  assert.equal(res.status, 401);
+  assert.equal(res.json.error.code, "token_issuer_invalid");
+  const config = await get("/auth/config", {});
+  assert.equal(config.json.dev_issuer, null, "the development issuer is not offered off loopback");
+  const local = await call(stack, "GET", "/v1/chats");
+  assert.equal(local.status, 200, "the same token works on loopback");
 });

@@ -1,7 +1,14 @@
 // Small HTTP and WebSocket helpers for driving the API like a client would.
 
-export async function call(stack, method, path, { body, headers = {}, raw } = {}) {
+/**
+ * One API call. It carries `token` (else the stack's default token, the demo org's admin);
+ * `anonymous: true` sends no credentials.
+ */
+export async function call(stack, method, path, { body, headers = {}, raw, token, anonymous } = {}) {
   const init = { method, headers: { ...headers } };
+  if (!anonymous && !init.headers.Authorization && (token || stack.token)) {
+    init.headers.Authorization = `Bearer ${token || stack.token}`;
+  }
   if (raw !== undefined) {
     init.body = raw;
   } else if (body !== undefined) {
@@ -54,9 +61,17 @@ export async function eventually(predicate, ms = 20_000, what = "condition") {
   }
 }
 
-/** A WebSocket client that records every event it receives. */
+/** A single-use WebSocket ticket for a chat. */
+export async function socketTicket(stack, chatId, token) {
+  const res = await call(stack, "POST", `/v1/chats/${chatId}/ws-ticket`, { token });
+  if (res.status !== 201) throw new Error(`ws ticket: ${res.status} ${res.text}`);
+  return res.json.ticket;
+}
+
+/** A WebSocket client that records every event it receives (signed in with a ticket). */
 export async function openSocket(stack, chatId, after = 0) {
-  const ws = new WebSocket(`${stack.url.replace("http", "ws")}/v1/chats/${chatId}/ws?after=${after}`);
+  const ticket = await socketTicket(stack, chatId);
+  const ws = new WebSocket(`${stack.url.replace("http", "ws")}/v1/chats/${chatId}/ws?after=${after}&ticket=${encodeURIComponent(ticket)}`);
   const events = [];
   ws.addEventListener("message", (ev) => events.push(JSON.parse(ev.data)));
   await new Promise((resolve, reject) => {

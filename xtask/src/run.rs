@@ -23,14 +23,25 @@ fn build_all(tools: &Tools) -> Result<(), String> {
     Ok(())
 }
 
+/// The local development issuer's port (see `tools/dev_issuer.mjs`).
+const DEV_ISSUER_PORT: &str = "8788";
+
 pub fn dev() -> Result<(), String> {
     let tools = install::all(Scope::Build)?;
     build_all(&tools)?;
     // CI=true keeps wrangler from asking for confirmation before applying migrations.
     status(wrangler(&tools).args(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]).env("CI", "true"))?;
     status(wrangler(&tools).args(["d1", "execute", "DB", "--local", "--persist-to", STATE_DIR, "--file", "xtask/sql/dev_seed.sql"]).env("CI", "true"))?;
-    eprintln!("xtask: Parley is starting at http://127.0.0.1:8787 (Ctrl-C to stop)");
-    status(wrangler(&tools).args([
+    // The development issuer's key pair and the local secrets are created once in .state;
+    // the worker is configured with the issuer's JWKS, exactly as it would be with Clerk's.
+    let vars = dev_vars(&tools)?;
+    let mut issuer = node(&tools)
+        .args(["tools/dev_issuer.mjs", "serve", "--state", STATE_DIR, "--port", DEV_ISSUER_PORT])
+        .spawn()
+        .map_err(|e| format!("starting the development issuer: {e}"))?;
+    eprintln!("xtask: Parley is starting at http://127.0.0.1:8787 (Ctrl-C to stop); you are signed in as the demo org's admin");
+    let mut cmd = wrangler(&tools);
+    cmd.args([
         "dev",
         "-c",
         "wrangler.toml",
@@ -44,10 +55,29 @@ pub fn dev() -> Result<(), String> {
         "8787",
         "--persist-to",
         STATE_DIR,
-        "--var",
-        "PARLEY_DEV_IDENTITY:local-only",
         "--show-interactive-dev-session=false",
-    ]))
+    ]);
+    for (key, value) in &vars {
+        cmd.arg("--var").arg(format!("{key}:{value}"));
+    }
+    let result = status(&mut cmd);
+    let _ = issuer.kill();
+    result
+}
+
+/// The orchestrator's development settings, as `KEY=VALUE` lines from the issuer script.
+fn dev_vars(tools: &Tools) -> Result<Vec<(String, String)>, String> {
+    let out = node(tools)
+        .args(["tools/dev_issuer.mjs", "vars", "--state", STATE_DIR, "--port", DEV_ISSUER_PORT])
+        .output()
+        .map_err(|e| format!("dev settings: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("dev settings: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+        .collect())
 }
 
 /// `cargo xtask test [unit|integration|browser]...`: the named layers, or all of them.

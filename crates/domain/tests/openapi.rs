@@ -60,10 +60,44 @@ fn every_status_the_router_can_produce_is_documented_somewhere() {
         ApiError::InvalidTransition(String::new()),
         ApiError::UpgradeRequired,
         ApiError::Unauthenticated,
+        ApiError::AuthRefused { code: "token_expired", message: String::new() },
+        ApiError::AuthRefused { code: "ticket_invalid", message: String::new() },
+        ApiError::Forbidden { code: "admin_required", message: String::new() },
+        ApiError::Forbidden { code: "org_unavailable", message: String::new() },
+        ApiError::PaymentRequired { code: "no_subscription", message: String::new() },
+        ApiError::PaymentRequired { code: "seat_limit", message: String::new() },
+        ApiError::QuotaExceeded { quota: "messages_per_day", limit: 1, retry_after_secs: 1 },
+        ApiError::BadWebhookPayload { code: "missing_field", message: String::new() },
+        ApiError::BadSignature { code: "signature_mismatch", message: String::new() },
+        ApiError::UnknownSecret,
+        ApiError::Misconfigured("CLERK_WEBHOOK_SECRET"),
     ];
     for e in errors {
         assert!(documented.contains(&format!("'{}'", e.status())), "status {} for {} is not documented", e.status(), e.code());
         let codes = spec()["components"]["responses"]["Error"]["description"].as_str().unwrap().to_owned();
         assert!(codes.contains(e.code()), "code {} missing from the Error description", e.code());
+    }
+}
+
+#[test]
+fn public_routes_need_no_session_and_the_others_document_refusals() {
+    use domain::routes::Access;
+    let spec = spec();
+    assert!(spec["components"]["securitySchemes"]["sessionBearer"].is_mapping(), "bearer scheme");
+    assert_eq!(spec["components"]["securitySchemes"]["sessionCookie"]["name"].as_str(), Some("__session"));
+    assert!(!spec["security"].as_sequence().expect("a global security requirement").is_empty());
+    for (method, path, name) in ROUTES {
+        let op = &spec["paths"][*path][method.to_lowercase().as_str()];
+        let responses = op["responses"].as_mapping().expect("responses");
+        let has = |status: &str| responses.contains_key(status);
+        if name.access() == Access::Public {
+            assert_eq!(op["security"].as_sequence().map(Vec::len), Some(0), "{method} {path} is public: `security: []`");
+        } else {
+            assert!(op.get("security").is_none(), "{method} {path} overrides the global security");
+            assert!(has("401") && has("403"), "{method} {path} must document 401 and 403");
+        }
+        if name.runs_agent() {
+            assert!(has("402") && has("429"), "{method} {path} runs the agent: 402 and 429");
+        }
     }
 }
