@@ -110,15 +110,13 @@ pub async fn delete(db: &D1Database, org: &OrgId, name: &SecretName, actor: &str
     let results = db
         .batch(vec![
             stmt(db, "DELETE FROM secrets WHERE org_id = ?1 AND name = ?2", &[o.clone(), n.clone()])?,
-            stmt(db, "DELETE FROM secret_grants WHERE org_id = ?1 AND secret_name = ?2", &[o.clone(), n.clone()])?,
-            // Recorded only if a secret was deleted: `changes()` still refers to the first statement's
-            // row count? No: it refers to the previous statement, so the event is guarded by a lookup instead.
+            // Recorded only if the statement before it deleted a row (`changes()` is per statement).
             stmt(
                 db,
-                "INSERT INTO security_events (org_id, actor, action, target, at) SELECT ?1, ?2, 'secret.deleted', ?3, ?4 \
-                 WHERE NOT EXISTS (SELECT 1 FROM secrets WHERE org_id = ?1 AND name = ?3)",
-                &[o, text(actor), n, int(now_ms)],
+                "INSERT INTO security_events (org_id, actor, action, target, at) SELECT ?1, ?2, 'secret.deleted', ?3, ?4 WHERE changes() > 0",
+                &[o.clone(), text(actor), n.clone(), int(now_ms)],
             )?,
+            stmt(db, "DELETE FROM secret_grants WHERE org_id = ?1 AND secret_name = ?2", &[o, n])?,
         ])
         .await
         .map_err(unavailable)?;
