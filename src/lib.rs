@@ -11,8 +11,6 @@ mod identity;
 mod tenancy;
 mod routes;
 
-pub use durable_objects::ChatController;
-
 use domain::routes::resolve;
 use worker::*;
 

@@ -20,14 +20,18 @@ use worker::{Date, Env, Request, Response};
 pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, ApiError> {
     let now_ms = Date::now().as_millis() as i64;
     match route.name {
-        RouteName::Health => return health::health(),
-        RouteName::Ready => return health::ready(env).await,
-        RouteName::AuthConfig => return auth_config::get(&req, env),
-        RouteName::ClerkWebhook => return webhooks::clerk::receive(req, env, now_ms).await,
-        RouteName::StripeWebhook => return webhooks::stripe::receive(req, env, now_ms).await,
-        RouteName::Inbound => return inbound::receive(req, env).await,
-        _ => {}
+        RouteName::Health => health::health(),
+        RouteName::AuthConfig => auth_config::get(&req, env),
+        RouteName::Ready => health::ready(env).await,
+        RouteName::ClerkWebhook => webhooks::clerk::receive(req, env, now_ms).await,
+        RouteName::StripeWebhook => webhooks::stripe::receive(req, env, now_ms).await,
+        RouteName::Inbound => inbound::receive(req, env).await,
+        _ => signed_in(route, req, env, now_ms).await,
     }
+}
+
+/// Everything behind sign-in: the identity, the tenant gate, then the route.
+async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     debug_assert_ne!(route.name.access(), Access::Public);
     let db = tenancy_store::db(env)?;
     let who = match (route.name, &route.chat, socket_ticket(&req)) {

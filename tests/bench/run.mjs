@@ -105,6 +105,7 @@ try {
   const orch = wasmSize("build/index_bg.wasm");
   const agents = wasmSize("workers/agents/build/index_bg.wasm");
   const workspace = wasmSize("workers/workspace/build/index_bg.wasm");
+  const chat = wasmSize("workers/chat/build/index_bg.wasm");
   const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
   const date = new Date().toISOString().slice(0, 10);
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}`;
@@ -132,6 +133,7 @@ round trip measured in the same run is the baseline to compare against.
 | sustained posts across 100 chats (16 concurrent senders) | ${hundredChats.toFixed(0)} msg/s | |
 | orchestrator wasm, raw / gzip | ${kb(orch.raw)} / ${kb(orch.gzip)} | gzip ≤ 300 KB |
 | agents wasm, raw / gzip | ${kb(agents.raw)} / ${kb(agents.gzip)} | gzip ≤ 300 KB |
+| chat wasm, raw / gzip | ${kb(chat.raw)} / ${kb(chat.gzip)} | gzip ≤ 300 KB |
 | workspace wasm, raw / gzip | ${kb(workspace.raw)} / ${kb(workspace.gzip)} | gzip ≤ 300 KB |
 
 "Post to broadcast" is the time from sending \`POST /v1/chats/{id}/messages\` to the message event

@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
+import { readFileSync } from "node:fs";
 import { launchChromium } from "../support/browser.mjs";
 import { startStack, ROOT } from "../support/stack.mjs";
 import { daytimeZone } from "../support/zones.mjs";
@@ -58,6 +59,11 @@ test("an operator works a lead from the browser, and the policy and the gate are
 
   await page.getByTestId("chain").filter({ hasText: "chain intact" }).waitFor();
   assert.ok((await page.getByTestId("audit").locator("li").count()) >= 6);
+  // The CSV export is fetched with the session token and handed over as a download.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-export").click()]);
+  const csv = readFileSync(await download.path(), "utf8");
+  assert.match(csv.split("\n")[0], /action/);
+  assert.match(csv, /draft\.sent|send/);
   await page.screenshot({ path: path.join(ROOT, "tests/.artifacts/workspace.png"), fullPage: true }).catch(() => {});
   assert.deepEqual(errors, []);
 });

@@ -93,6 +93,8 @@ test("billing: active and trialing work, past_due within its grace, the rest ref
     ["canceled", 402],
     ["unpaid", 402],
     ["incomplete", 402],
+    ["incomplete_expired", 402],
+    ["paused", 402],
   ];
   for (const [status, expected] of cases) {
     const { org, users } = await provisionOrg(stack, { status });

@@ -26,6 +26,7 @@ function modulesOf(dir) {
 export async function startMiniflareStack({ agentVars = {} } = {}) {
   const persist = mkdtempSync(path.join(tmpdir(), "parley-mf-"));
   const port = await freePort();
+  const vars = await authVars();
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port,
@@ -35,11 +36,20 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
         name: "parley",
         ...modulesOf("build"),
         compatibilityDate: "2026-06-01",
-        durableObjects: { CHAT_CONTROLLER: { className: "ChatController", useSQLite: true }, WORKSPACE: { className: "Workspace", scriptName: "parley-workspace" } },
+        durableObjects: { CHAT_CONTROLLER: { className: "ChatController", scriptName: "parley-chat" }, WORKSPACE: { className: "Workspace", scriptName: "parley-workspace" } },
         d1Databases: { DB: "parley" },
         r2Buckets: { BACKUPS: "parley-backups" },
         serviceBindings: { AGENTS: "parley-agents" },
-        bindings: await authVars(),
+        bindings: vars,
+      },
+      {
+        name: "parley-chat",
+        ...modulesOf("workers/chat/build"),
+        compatibilityDate: "2026-06-01",
+        durableObjects: { CHAT_CONTROLLER: { className: "ChatController", useSQLite: true } },
+        d1Databases: { DB: "parley" },
+        serviceBindings: { AGENTS: "parley-agents" },
+        bindings: { PARLEY_MASTER_KEY: vars.PARLEY_MASTER_KEY },
       },
       {
         name: "parley-agents",

@@ -1,4 +1,4 @@
-// Starts Parley's two compiled workers inside workerd (wrangler dev, multi-config) with local
+// Starts Parley's four compiled workers inside workerd (wrangler dev, multi-config) with local
 // D1, R2 and Durable Objects persisted to a directory, so a test can kill the whole runtime
 // and start it again on the same state: a real eviction of every object.
 
@@ -47,17 +47,24 @@ function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly, orchestrat
   agents += "\n[vars]\n" + Object.entries(agentVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
   const workspace = stripBuild(readFileSync(abs("workers/workspace/wrangler.toml"), "utf8"))
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/workspace/build/worker/shim.mjs"))}`);
+  // The chat worker decrypts granted secrets, so it shares the orchestrator's master key.
+  let chat = stripBuild(readFileSync(abs("workers/chat/wrangler.toml"), "utf8"))
+    .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/chat/build/worker/shim.mjs"))}`)
+    .replace('migrations_dir = "../../d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
+  if (orchestratorVars.PARLEY_MASTER_KEY) chat += `\n[vars]\nPARLEY_MASTER_KEY = ${tomlString(orchestratorVars.PARLEY_MASTER_KEY)}\n`;
   const orchPath = path.join(dir, "orchestrator.toml");
   const agentsPath = path.join(dir, "agents.toml");
   const workspacePath = path.join(dir, "workspace.toml");
+  const chatPath = path.join(dir, "chat.toml");
   writeFileSync(orchPath, orch);
   writeFileSync(agentsPath, agents);
   writeFileSync(workspacePath, workspace);
+  writeFileSync(chatPath, chat);
   if (agentsOnly) return [agentsPath];
-  return orchestratorOnly ? [orchPath, workspacePath] : [orchPath, agentsPath, workspacePath];
+  return orchestratorOnly ? [orchPath, chatPath, workspacePath] : [orchPath, agentsPath, chatPath, workspacePath];
 }
 
-function wranglerSync(args, cwd) {
+export function wranglerSync(args, cwd) {
   const r = spawnSync(NODE, [WRANGLER, ...args], { cwd, env: wranglerEnv(), encoding: "utf8" });
   if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
 }

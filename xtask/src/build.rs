@@ -7,15 +7,16 @@ use std::process::Command;
 use std::time::SystemTime;
 
 /// Directories whose sources go into a worker build.
-const SOURCE_DIRS: &[&str] = &["src", "durable_objects", "crates", "workers/agents/src", "workers/workspace/src", "r2_layout"];
-const SOURCE_FILES: &[&str] = &["Cargo.toml", "Cargo.lock", "workers/agents/Cargo.toml", "workers/workspace/Cargo.toml"];
+const SOURCE_DIRS: &[&str] = &["src", "durable_objects", "crates", "workers/agents/src", "workers/chat/src", "workers/workspace/src", "r2_layout"];
+const SOURCE_FILES: &[&str] = &["Cargo.toml", "Cargo.lock", "workers/agents/Cargo.toml", "workers/chat/Cargo.toml", "workers/workspace/Cargo.toml"];
 
 pub fn worker_dir(root: &Path, name: &str) -> Result<PathBuf, String> {
     match name {
         "orchestrator" => Ok(root.to_path_buf()),
         "agents" => Ok(root.join("workers/agents")),
         "workspace" => Ok(root.join("workers/workspace")),
-        other => Err(format!("unknown worker `{other}`; expected orchestrator, agents or workspace")),
+        "chat" => Ok(root.join("workers/chat")),
+        other => Err(format!("unknown worker `{other}`; expected orchestrator, agents, chat or workspace")),
     }
 }
 

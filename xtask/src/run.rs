@@ -17,7 +17,7 @@ fn wrangler(tools: &Tools) -> Command {
 }
 
 fn build_all(tools: &Tools) -> Result<(), String> {
-    for worker in ["orchestrator", "agents", "workspace"] {
+    for worker in ["orchestrator", "agents", "chat", "workspace"] {
         build::worker(tools, worker, false)?;
     }
     Ok(())
@@ -47,6 +47,8 @@ pub fn dev() -> Result<(), String> {
         "wrangler.toml",
         "-c",
         "workers/agents/wrangler.toml",
+        "-c",
+        "workers/chat/wrangler.toml",
         "-c",
         "workers/workspace/wrangler.toml",
         "--ip",
@@ -87,7 +89,7 @@ pub fn test(layers: &[String]) -> Result<(), String> {
     if want("unit") {
         // Every crate but the worker shells, which only build for wasm32: new pure crates are
         // tested without touching this list.
-        let shells = ["parley", "agents", "workspace_worker", "durable_objects", "runtime_support"];
+        let shells = ["parley", "agents", "chat_worker", "workspace_worker", "durable_objects", "runtime_support", "tenancy_store"];
         let mut cmd = Command::new("cargo");
         cmd.args(["test", "--locked", "--workspace"]).current_dir(&tools.root);
         for shell in shells {

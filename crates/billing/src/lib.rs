@@ -13,7 +13,6 @@
 //! Signature verification is not done here; the `webhooks` crate does it before parsing.
 
 mod access;
-mod civil;
 mod clerk;
 mod error;
 mod json;
@@ -25,7 +24,7 @@ mod stripe_events;
 mod subscription;
 
 pub use access::{agent_access, AccessDenied, BillingState};
-pub use civil::DAY_MS;
+pub use domain::civil::DAY_MS;
 pub use clerk::{parse_clerk_event, ClerkChange, ClerkEvent};
 pub use error::EventError;
 pub use mirror::{decide_mirror, next_mirror_state, MirrorDecision, MirrorState};

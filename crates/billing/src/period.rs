@@ -1,7 +1,7 @@
 //! The windows usage is counted in: the subscription's billing period for monthly token
 //! quotas, and the UTC day for daily message quotas.
 
-use crate::civil::{civil_from_days, days_from_civil, DAY_MS};
+use domain::civil::{civil_from_days, days_from_civil, DAY_MS};
 
 /// A half-open interval `[start_ms, end_ms)` in milliseconds since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -108,7 +108,7 @@ fn secs_until(at_ms: i64, now_ms: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::civil::DAY_MS;
+    use domain::civil::DAY_MS;
 
     const LIMITS: PlanLimits = PlanLimits { messages_per_day: 100, tokens_per_month: 1_000_000, concurrent_turns: 2 };
     const IDLE: UsageSnapshot = UsageSnapshot { messages_today: 0, tokens_this_period: 0, active_turns_elsewhere: 0 };

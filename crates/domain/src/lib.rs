@@ -6,6 +6,7 @@
 pub mod agent_protocol;
 pub mod api_error;
 pub mod chat;
+pub mod civil;
 pub mod context;
 pub mod local_issuer;
 pub mod events;

@@ -1,5 +1,5 @@
 //! D1 access for tenancy and billing, shared by the orchestrator and the Chat Controller
-//! Durable Object (both run in the orchestrator's script and share its `DB` binding).
+//! Durable Object (hosted by the chat worker); both bind the same D1 database as `DB`.
 //!
 //! Each module owns the SQL for one table family; decisions are made by the pure crates
 //! (`billing`, `auth`, `domain`) and only carried out here.

@@ -7,6 +7,7 @@
 use crate::{all, first, int, stmt, text, unavailable};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use domain::agent_protocol::TurnSecret;
 use domain::ids::{ChatId, OrgId, SecretName};
 use domain::secret::{associated_data, Grant, NewSecret, SecretView};
 use domain::ApiError;
@@ -25,19 +26,6 @@ impl MasterKey {
         let bytes = raw.ok().and_then(|s| B64.decode(s.trim()).ok()).ok_or(ApiError::Misconfigured("PARLEY_MASTER_KEY"))?;
         let key: [u8; 32] = bytes.try_into().map_err(|_| ApiError::Misconfigured("PARLEY_MASTER_KEY"))?;
         Ok(MasterKey(key))
-    }
-}
-
-/// A secret handed to a turn.
-#[derive(Clone, PartialEq, Eq)]
-pub struct GrantedSecret {
-    pub name: String,
-    pub value: String,
-}
-
-impl std::fmt::Debug for GrantedSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GrantedSecret({}, <redacted>)", self.name)
     }
 }
 
@@ -136,7 +124,7 @@ struct SealedRow {
 
 /// Decrypts the secrets granted to `chat` (org-wide grants and grants naming the chat) and
 /// records each use. A row that fails to decrypt is skipped and logged by name.
-pub async fn granted_for_chat(db: &D1Database, key: &MasterKey, org: &OrgId, chat: &ChatId, actor: &str, now_ms: i64) -> Result<Vec<GrantedSecret>, ApiError> {
+pub async fn granted_for_chat(db: &D1Database, key: &MasterKey, org: &OrgId, chat: &ChatId, actor: &str, now_ms: i64) -> Result<Vec<TurnSecret>, ApiError> {
     let rows: Vec<SealedRow> = all(
         db,
         "SELECT DISTINCT s.name, s.nonce, s.ciphertext FROM secrets s JOIN secret_grants g ON g.org_id = s.org_id AND g.secret_name = s.name \
@@ -158,7 +146,7 @@ pub async fn granted_for_chat(db: &D1Database, key: &MasterKey, org: &OrgId, cha
                         "INSERT INTO security_events (org_id, actor, action, target, at) VALUES (?1, ?2, 'secret.used', ?3, ?4)",
                         &[text(org.as_str()), text(actor), text(name.as_str()), int(now_ms)],
                     )?);
-                    out.push(GrantedSecret { name: row.name, value });
+                    out.push(TurnSecret { name: row.name, value });
                 }
                 Err(_) => worker::console_error!("secret {} is not UTF-8 after decryption", row.name),
             },

@@ -172,7 +172,7 @@ impl ChatController {
             Err(_) => return Vec::new(),
         };
         match tenancy_store::secrets::granted_for_chat(&t.db, &key, &t.org, &t.chat, &format!("turn:{turn_id}"), Self::now()).await {
-            Ok(list) => list.into_iter().map(|s| TurnSecret { name: s.name, value: s.value }).collect(),
+            Ok(list) => list,
             Err(e) => {
                 console_error!("turn {turn_id}: could not load secrets: {e}");
                 Vec::new()

@@ -74,16 +74,8 @@ impl ZoneRules for IntlZones {
     }
 }
 
-/// Days since the Unix epoch of a civil date (Howard Hinnant's algorithm).
+/// Days since the Unix epoch of a civil date, `None` for an impossible month or day.
 fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    let (m, d) = (u32::try_from(m).ok().filter(|m| (1..=12).contains(m))?, u32::try_from(d).ok().filter(|d| (1..=31).contains(d))?);
+    Some(domain::civil::days_from_civil(y, m, d))
 }

@@ -1,4 +1,5 @@
-//! Proleptic Gregorian calendar arithmetic on UTC days, so the crate needs no date library.
+//! Proleptic Gregorian calendar arithmetic on UTC days, shared by billing periods
+//! and the workspace's zone rules, so no crate needs a date library for it.
 //!
 //! Days are counted from 1970-01-01 (day 0). The computation shifts the year to start on
 //! 1 March, which puts the leap day at the end of the year and makes every month's offset a
