@@ -132,12 +132,14 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
     let results = db
         .batch(vec![
             stmt(db, &standing_sql(), &[org.clone(), text(FALLBACK_PLAN)])?,
-            // The member's seat: how many live members joined before them.
+            // The member's seat: how many live members (whose users are not deleted) joined before them.
             stmt(
                 db,
                 "SELECT (SELECT COUNT(*) FROM memberships o WHERE o.org_id = m.org_id AND o.deleted_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = o.user_id AND u.deleted_at IS NOT NULL) \
                  AND (o.created_at < m.created_at OR (o.created_at = m.created_at AND o.id < m.id))) AS n \
-                 FROM memberships m WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.deleted_at IS NULL ORDER BY m.created_at LIMIT 1",
+                 FROM memberships m WHERE m.org_id = ?1 AND m.user_id = ?2 AND m.deleted_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.deleted_at IS NOT NULL) ORDER BY m.created_at LIMIT 1",
                 &[org.clone(), text(&who.user_id)],
             )?,
             stmt(db, "SELECT COALESCE(SUM(messages), 0) AS n FROM usage_days WHERE org_id = ?1 AND day = ?2", &[org.clone(), day])?,

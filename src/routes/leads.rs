@@ -25,7 +25,8 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, bo
     if matches!(method, Method::Post | Method::Put | Method::Patch) && has_body {
         require_type(&req, body_type)?;
         let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
-        let limit = if body_type == "text/csv" { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES };
+        // Knowledge documents and CSV imports are larger than any other body.
+        let limit = if body_type == "text/csv" || path.starts_with("/knowledge") { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES };
         if body.len() > limit {
             return Err(ApiError::PayloadTooLarge { what: "request body", limit });
         }

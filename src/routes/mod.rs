@@ -1,5 +1,6 @@
 //! Route handlers, dispatched on the pure route table's names.
 
+mod agent;
 mod auth_config;
 mod chats;
 mod health;
@@ -51,7 +52,7 @@ async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64) -> Result
 }
 
 async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Database, who: &Identity, now_ms: i64) -> Result<Response, ApiError> {
-    match (route.name, route.chat, route.secret) {
+    match (route.name, route.chat.clone(), route.secret.clone()) {
         (RouteName::Me, _, _) => org::me(who),
         (RouteName::GetOrg, _, _) => org::get(db, who).await,
         (RouteName::OrgUsage, _, _) => org::usage(db, who, now_ms).await,
@@ -75,6 +76,12 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
         (RouteName::ListTurns, Some(chat), _) => messages::forward(who, &chat, req, env, "/turns").await,
         (RouteName::SocketTicket, Some(chat), _) => tickets::issue(db, who, &chat, now_ms).await,
         (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env).await,
+        (RouteName::ListApprovals, Some(chat), _) => messages::forward(who, &chat, req, env, "/approvals").await,
+        (RouteName::ListArtifacts, Some(chat), _) => messages::forward(who, &chat, req, env, "/artifacts").await,
+        (RouteName::DecideApproval, Some(chat), _) => agent::decide(who, &chat, route.key.as_deref().unwrap_or_default(), req, env).await,
+        (RouteName::ListEndpoints, _, _) => agent::list_endpoints(db, who).await,
+        (RouteName::PutEndpoint, _, _) => agent::put_endpoint(db, who, route.key.as_deref().unwrap_or_default(), req, now_ms).await,
+        (RouteName::DeleteEndpoint, _, _) => agent::delete_endpoint(db, who, route.key.as_deref().unwrap_or_default()).await,
         _ => Err(ApiError::NotFound),
     }
 }
@@ -104,6 +111,8 @@ fn workspace_path(route: &Route) -> Option<String> {
         (RouteName::Suppress | RouteName::ListSuppressions, Some(id)) => Some(format!("/leads/{id}/suppressions")),
         (RouteName::LiftSuppressions, Some(id)) => Some(format!("/leads/{id}/suppressions/lift")),
         (RouteName::AuditLog, _) => Some("/audit".into()),
+        (RouteName::IngestKnowledge | RouteName::ListKnowledge, _) => Some("/knowledge".into()),
+        (RouteName::SearchKnowledge, _) => Some("/knowledge/search".into()),
         (RouteName::AuditExport, _) => Some("/audit/export".into()),
         (RouteName::Outbox, _) => Some("/outbox".into()),
         (RouteName::CreateDraft, Some(id)) => Some(format!("/leads/{id}/drafts")),

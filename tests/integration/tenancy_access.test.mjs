@@ -140,6 +140,15 @@ test("seats: members beyond the purchased seats are recorded but cannot run the 
   assert.equal((await call(stack, "GET", `/v1/chats/${chat}/messages`, { token: second })).status, 200, "and can read");
   await sendStripe(stack, stripeEvents.subscription("updated", { id: subscription, customer, org, quantity: 2 }));
   assert.equal((await post(chat, "now with a seat", second)).status, 201);
+
+  // A third member joins: over the seats again. When Clerk deletes the first user, their seat frees up.
+  const third = uid("user_third");
+  await sendClerk(stack, clerk.user("created", third));
+  await sendClerk(stack, clerk.membership("created", uid("orgmem"), org, third, { created_at: Date.now() }));
+  const thirdToken = await mintToken({ org_id: org, user_id: third, role: "member" });
+  assert.equal((await post(chat, "third", thirdToken)).json.error.code, "seat_limit");
+  await sendClerk(stack, clerk.user("deleted", users.first));
+  assert.equal((await post(chat, "third, seated", thirdToken)).status, 201);
 });
 
 test("quotas: messages per day, tokens per month and concurrent turns answer 429 with Retry-After", async () => {

@@ -31,7 +31,7 @@ function tomlString(v) {
 
 // The real wrangler.toml files, with paths made absolute, the build step dropped (the test
 // command builds first) and the variables of this test.
-function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly, orchestratorOnly }) {
+function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, agentsOnly, orchestratorOnly }) {
   const abs = (p) => path.join(ROOT, p);
   const stripBuild = (t) => t.replace(/\[build\][^[]*/m, "");
   let orch = readFileSync(abs("wrangler.toml"), "utf8");
@@ -51,7 +51,8 @@ function writeConfigs(dir, { orchestratorVars, agentVars, agentsOnly, orchestrat
   let chat = stripBuild(readFileSync(abs("workers/chat/wrangler.toml"), "utf8"))
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/chat/build/worker/shim.mjs"))}`)
     .replace('migrations_dir = "../../d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
-  if (orchestratorVars.PARLEY_MASTER_KEY) chat += `\n[vars]\nPARLEY_MASTER_KEY = ${tomlString(orchestratorVars.PARLEY_MASTER_KEY)}\n`;
+  const chatVarsAll = { PARLEY_MASTER_KEY: orchestratorVars.PARLEY_MASTER_KEY, ...chatVars };
+  chat += "\n[vars]\n" + Object.entries(chatVarsAll).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
   const orchPath = path.join(dir, "orchestrator.toml");
   const agentsPath = path.join(dir, "agents.toml");
   const workspacePath = path.join(dir, "workspace.toml");
@@ -75,7 +76,7 @@ function wranglerEnv() {
 
 /**
  * Starts a stack. Options: agentVars (the agents worker's variables: no OPENAI_API_KEY means
- * the offline model), orchestratorVars, seedFiles (more SQL to load into D1, relative to the
+ * the offline model), orchestratorVars, chatVars (the chat worker's), seedFiles (more SQL to load into D1, relative to the
  * repository), agentsOnly (just the agents worker), orchestratorOnly
  * (no agents worker behind the AGENTS binding), persistDir (reuse
  * state). Returns { url, port, persistDir, token, stop(), kill(), restart(), logs() }.
@@ -85,7 +86,7 @@ export async function startStack(options = {}) {
   const persistDir = options.persistDir || path.join(dir, "state");
   mkdirSync(persistDir, { recursive: true });
   const orchestratorVars = { ...(await authVars()), ...(options.orchestratorVars || {}) };
-  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
+  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, chatVars: options.chatVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
   if (!options.agentsOnly && !options.persistDir) {
     wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
     for (const file of ["xtask/sql/dev_seed.sql", ...(options.seedFiles || [])]) {

@@ -25,6 +25,26 @@ pub struct TurnRequest {
     /// tools' outbound calls and never go into the model's context or a log line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<TurnSecret>,
+    /// This turn's earlier tool calls and their results, replayed to the model after the
+    /// context so it can continue from them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_steps: Vec<ToolExchange>,
+    /// Use the org's cheaper model (the budget tier says so).
+    #[serde(default)]
+    pub cheaper_model: bool,
+}
+
+/// A tool call the model made earlier in the turn, with the result it got back. Calls made in
+/// one model step share `model_step`, so they replay as one assistant message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolExchange {
+    pub model_step: u32,
+    pub call_id: String,
+    pub name: String,
+    /// The raw JSON argument text the model produced.
+    pub arguments: String,
+    /// What the tool returned (or why it did not run), as the model should read it.
+    pub result: String,
 }
 
 /// A secret handed to a turn.

@@ -1,10 +1,12 @@
-//! Assembling what the model sees for a turn: the system prompt and the most recent window of
-//! the log that fits a token budget. (Rolling summaries and retrieval come with the agent
-//! runtime; this is the recent-window part.)
+//! Assembling what the model sees for a turn within a token budget: [`assemble`] takes the
+//! system prompt and the most recent window of the log; [`pack`] adds the org strategy, the
+//! rolling summary with its pinned facts, retrieved knowledge and the turn's tool steps.
 
 use crate::agent_protocol::ContextMessage;
 use crate::message::{MessageView, Role};
+use crate::summary::{pinned_block, Summary};
 use crate::turn::trigger_of;
+use serde::{Deserialize, Serialize};
 
 /// The system prompt every Parley agent starts from.
 pub const SYSTEM_PROMPT: &str = "You are Parley, an assistant for a sales team. Be concise and \
@@ -76,6 +78,237 @@ pub fn conversation_for(log: &[MessageView], trigger_seq: i64) -> Vec<MessageVie
     picked.into_iter().map(|(_, m)| m.clone()).collect()
 }
 
+/// A retrieved piece of a knowledge document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnowledgeSnippet {
+    pub document_id: String,
+    pub chunk_id: String,
+    pub title: String,
+    pub text: String,
+}
+
+impl KnowledgeSnippet {
+    /// The tag a reply cites the snippet by: `[doc:{document_id}#{chunk_id}]`.
+    pub fn citation_tag(&self) -> String {
+        format!("[doc:{}#{}]", self.document_id, self.chunk_id)
+    }
+}
+
+/// Everything [`pack`] may put in a turn's context.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextInputs<'a> {
+    /// Always kept; truncated only as a last resort.
+    pub system_prompt: &'a str,
+    /// The org's instructions, appended to the system prompt.
+    pub org_strategy: Option<&'a str>,
+    /// The rolling summary: its text stands in for the messages up to its cursor, and its
+    /// pinned facts are always kept.
+    pub summary: Option<&'a Summary>,
+    /// The conversation in reading order, ending with the message the turn answers (as from
+    /// [`conversation_for`]). Messages the summary covers are left out, except the last.
+    pub recent: &'a [MessageView],
+    /// Retrieved knowledge, most relevant first.
+    pub knowledge: &'a [KnowledgeSnippet],
+    /// This turn's tool calls and results so far, in order; always kept.
+    pub tool_steps: &'a [ContextMessage],
+}
+
+impl<'a> ContextInputs<'a> {
+    /// Inputs with [`SYSTEM_PROMPT`], the given conversation and nothing else.
+    pub fn new(recent: &'a [MessageView]) -> Self {
+        ContextInputs { system_prompt: SYSTEM_PROMPT, org_strategy: None, summary: None, recent, knowledge: &[], tool_steps: &[] }
+    }
+}
+
+const STRATEGY_HEADING: &str = "\n\nOrganisation strategy:\n";
+const KNOWLEDGE_HEADING: &str = "Retrieved knowledge. When you use it, cite its source tag, e.g. [doc:ID#CHUNK].";
+/// When even the kept messages must be truncated, each keeps up to this many tokens before
+/// the pinned facts give way.
+const MIN_SHARE_TOKENS: usize = 16;
+
+/// [`approx_tokens`] of a text of `len` bytes.
+fn tokens_for_len(len: usize) -> usize {
+    len.div_ceil(4) + 4
+}
+
+/// The most bytes `want` may keep so that `overhead + bytes` costs at most `room` tokens; 0 if
+/// not even one byte fits.
+fn fit_bytes(room: usize, overhead: usize, want: usize) -> usize {
+    let max_len = room.saturating_sub(4).saturating_mul(4);
+    max_len.saturating_sub(overhead).min(want)
+}
+
+fn truncate_to_tokens(text: &str, tokens: usize) -> String {
+    truncate_to(text, tokens.saturating_sub(4) * 4)
+}
+
+/// Builds a turn's context from the prompt, summary, knowledge, conversation and tool steps.
+///
+/// The output, in order: the system prompt with the org strategy; the summary text ("Conversation
+/// so far (summary vN)"); the pinned facts; the retrieved knowledge, each snippet tagged
+/// `[doc:{document_id}#{chunk_id}] {title}`; the recent messages after the summary's cursor
+/// (at most `budget.max_messages`, the newest always); this turn's tool steps.
+///
+/// The total of [`approx_tokens`] over the output never exceeds `budget.max_tokens`. To fit, it
+/// drops, in this order: the oldest recent messages, knowledge snippets from the last, the
+/// summary text (truncated, then left out), the strategy (likewise). The system prompt, the
+/// pinned facts, the newest message and the tool steps are kept; only if they alone exceed the
+/// budget are they truncated, the largest first (the pinned facts last). Under 4 tokens per kept
+/// message, messages are left out, oldest tool steps first. Deterministic.
+pub fn pack(inputs: &ContextInputs<'_>, budget: ContextBudget) -> Vec<ContextMessage> {
+    let limit = budget.max_tokens;
+    let prompt = inputs.system_prompt;
+    let strategy = inputs.org_strategy.map(str::trim).unwrap_or("");
+    let summary_heading = inputs.summary.map(|s| format!("Conversation so far (summary v{}):\n", s.version)).unwrap_or_default();
+    let summary_text = inputs.summary.map_or("", |s| s.text.trim());
+    let pinned = inputs.summary.and_then(|s| pinned_block(&s.pinned));
+    let snippets: Vec<String> =
+        inputs.knowledge.iter().map(|k| format!("\n\n{} {}\n{}", k.citation_tag(), k.title, k.text)).collect();
+    let (newest, older): (Option<&MessageView>, Vec<&MessageView>) = match inputs.recent.split_last() {
+        Some((newest, rest)) => {
+            let cursor = inputs.summary.map_or(i64::MIN, |s| s.message_cursor);
+            let mut older: Vec<&MessageView> = rest.iter().filter(|m| m.seq > cursor).collect();
+            let keep = budget.max_messages.saturating_sub(1);
+            older.drain(..older.len().saturating_sub(keep));
+            (Some(newest), older)
+        }
+        None => (None, Vec::new()),
+    };
+
+    let system_cost = |strategy_bytes: usize| {
+        tokens_for_len(prompt.len() + if strategy_bytes > 0 { STRATEGY_HEADING.len() + strategy_bytes } else { 0 })
+    };
+    let summary_cost = |bytes: usize| if bytes > 0 { tokens_for_len(summary_heading.len() + bytes) } else { 0 };
+    let knowledge_cost = |count: usize| {
+        if count == 0 {
+            0
+        } else {
+            tokens_for_len(KNOWLEDGE_HEADING.len() + snippets[..count].iter().map(String::len).sum::<usize>())
+        }
+    };
+    let fixed = pinned.as_deref().map_or(0, approx_tokens)
+        + newest.map_or(0, |m| approx_tokens(&m.content))
+        + inputs.tool_steps.iter().map(|m| approx_tokens(&m.content)).sum::<usize>();
+
+    let mut strategy_bytes = strategy.len();
+    let mut summary_bytes = summary_text.len();
+    let mut knowledge = snippets.len();
+    let mut older_kept = 0;
+    let mut squeeze = false;
+    let core = fixed + system_cost(strategy_bytes) + summary_cost(summary_bytes) + knowledge_cost(knowledge);
+    if core <= limit {
+        // 1. Recent messages, newest first, while they fit.
+        let mut used = core;
+        for m in older.iter().rev() {
+            used += approx_tokens(&m.content);
+            if used > limit {
+                break;
+            }
+            older_kept += 1;
+        }
+    } else {
+        // 2. The longest prefix of the knowledge that fits.
+        let base = fixed + system_cost(strategy_bytes) + summary_cost(summary_bytes);
+        knowledge = (0..=snippets.len()).rev().find(|&k| base + knowledge_cost(k) <= limit).unwrap_or(0);
+        if base > limit {
+            // 3. The summary text, truncated.
+            let base = fixed + system_cost(strategy_bytes);
+            summary_bytes = fit_bytes(limit.saturating_sub(base), summary_heading.len(), summary_bytes);
+            if base > limit {
+                // 4. The strategy, truncated.
+                summary_bytes = 0;
+                strategy_bytes = fit_bytes(limit.saturating_sub(fixed), prompt.len() + STRATEGY_HEADING.len(), strategy_bytes);
+                // 5. Truncate what is always kept.
+                squeeze = fixed + system_cost(strategy_bytes) > limit;
+            }
+        }
+    }
+
+    let strategy_kept = truncate_to(strategy, strategy_bytes);
+    let system = if strategy_kept.is_empty() { prompt.to_owned() } else { format!("{prompt}{STRATEGY_HEADING}{strategy_kept}") };
+    let system = ContextMessage { role: Role::System, content: system };
+    let pinned = pinned.map(|content| ContextMessage { role: Role::System, content });
+    let mut tail: Vec<ContextMessage> = newest.iter().map(|m| ContextMessage { role: m.role, content: m.content.clone() }).collect();
+    tail.extend(inputs.tool_steps.iter().cloned());
+    if squeeze {
+        return squeeze_kept(system, pinned, tail, limit);
+    }
+
+    let mut context = vec![system];
+    let summary_kept = truncate_to(summary_text, summary_bytes);
+    if !summary_kept.is_empty() {
+        context.push(ContextMessage { role: Role::System, content: format!("{summary_heading}{summary_kept}") });
+    }
+    context.extend(pinned);
+    if knowledge > 0 {
+        context.push(ContextMessage { role: Role::System, content: format!("{KNOWLEDGE_HEADING}{}", snippets[..knowledge].concat()) });
+    }
+    context.extend(older[older.len() - older_kept..].iter().map(|m| ContextMessage { role: m.role, content: m.content.clone() }));
+    context.extend(tail);
+    context
+}
+
+/// The last resort of [`pack`]: only the system prompt, the pinned facts, the newest message and
+/// the tool steps (`tail`) are left, and together they exceed `limit`.
+fn squeeze_kept(system: ContextMessage, pinned: Option<ContextMessage>, mut tail: Vec<ContextMessage>, limit: usize) -> Vec<ContextMessage> {
+    // Every message costs at least 4 tokens, even empty; leave out what cannot fit at all,
+    // keeping the last message longest.
+    let mut system = Some(system);
+    let mut pinned = pinned;
+    while 4 * (usize::from(system.is_some()) + usize::from(pinned.is_some()) + tail.len()) > limit {
+        if tail.len() > 1 {
+            tail.remove(0);
+        } else if system.is_some() {
+            system = None;
+        } else if pinned.is_some() {
+            pinned = None;
+        } else {
+            tail.clear();
+        }
+    }
+    let has_system = system.is_some();
+    let mut others: Vec<ContextMessage> = system.into_iter().chain(tail).collect();
+    let costs: Vec<usize> = others.iter().map(|m| approx_tokens(&m.content)).collect();
+    // The pinned facts keep all they can once each other message has its minimal share.
+    let reserve: usize = costs.iter().map(|&c| c.min(MIN_SHARE_TOKENS)).sum();
+    let pinned_tokens = pinned.as_ref().map_or(0, |p| {
+        let cost = approx_tokens(&p.content);
+        if cost + reserve <= limit {
+            cost
+        } else {
+            limit.saturating_sub(reserve).max(4).min(cost)
+        }
+    });
+    // The others share the rest: the largest are cut down to a common cap.
+    let room = limit - pinned_tokens;
+    let fits = |cap: usize| costs.iter().map(|&c| c.min(cap)).sum::<usize>() <= room;
+    let (mut low, mut high) = (4, costs.iter().copied().max().unwrap_or(4).max(4));
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if fits(mid) {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    for (m, &cost) in others.iter_mut().zip(&costs) {
+        if cost > low {
+            m.content = truncate_to_tokens(&m.content, low);
+        }
+    }
+    if let Some(p) = pinned.as_mut() {
+        if approx_tokens(&p.content) > pinned_tokens {
+            p.content = truncate_to_tokens(&p.content, pinned_tokens);
+        }
+    }
+    // Back in order: system, pinned facts, newest message, tool steps.
+    let split = usize::from(has_system);
+    let rest = others.split_off(split);
+    others.extend(pinned);
+    others.extend(rest);
+    others
+}
+
 fn truncate_to(text: &str, max_bytes: usize) -> String {
     let mut end = max_bytes.min(text.len());
     while !text.is_char_boundary(end) {
@@ -127,5 +360,337 @@ mod tests {
         assert_eq!(ctx.len(), 41);
         assert_eq!(ctx[1].content, "m11");
         assert_eq!(ctx[40].content, "m50");
+    }
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+    use crate::summary::PinnedFact;
+    use proptest::prelude::*;
+
+    fn total(ctx: &[ContextMessage]) -> usize {
+        ctx.iter().map(|m| approx_tokens(&m.content)).sum()
+    }
+
+    fn msg(seq: i64, content: &str) -> MessageView {
+        MessageView { seq, role: if seq % 2 == 1 { Role::User } else { Role::Assistant }, content: content.into(), client_id: None, turn_id: None, created_at: 0 }
+    }
+
+    fn snippet(i: usize, text: &str) -> KnowledgeSnippet {
+        KnowledgeSnippet { document_id: format!("d{i}"), chunk_id: format!("c{i}"), title: format!("Title {i}"), text: text.into() }
+    }
+
+    fn step(content: &str) -> ContextMessage {
+        ContextMessage { role: Role::Assistant, content: content.into() }
+    }
+
+    struct Fixture {
+        summary: Summary,
+        recent: Vec<MessageView>,
+        knowledge: Vec<KnowledgeSnippet>,
+        tools: Vec<ContextMessage>,
+        strategy: String,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Fixture {
+                summary: Summary {
+                    version: 3,
+                    message_cursor: 4,
+                    text: "The contact asked about annual pricing. ".repeat(10),
+                    pinned: vec![PinnedFact::ContactName("Ana".into()), PinnedFact::OptOut { seq: 2 }],
+                },
+                recent: (1..=10).map(|i| msg(i, &format!("message {i} {}", "x".repeat(80)))).collect(),
+                knowledge: (1..=3).map(|i| snippet(i, &format!("snippet {i} {}", "k".repeat(200)))).collect(),
+                tools: vec![step("tool result: 42")],
+                strategy: "Push annual plans; never discount more than 10 %. ".repeat(4),
+            }
+        }
+
+        fn inputs(&self) -> ContextInputs<'_> {
+            ContextInputs {
+                system_prompt: SYSTEM_PROMPT,
+                org_strategy: Some(&self.strategy),
+                summary: Some(&self.summary),
+                recent: &self.recent,
+                knowledge: &self.knowledge,
+                tool_steps: &self.tools,
+            }
+        }
+    }
+
+    fn unlimited() -> ContextBudget {
+        ContextBudget { max_messages: 100, max_tokens: 1_000_000 }
+    }
+
+    fn pinned_text(f: &Fixture) -> String {
+        pinned_block(&f.summary.pinned).unwrap()
+    }
+
+    fn budget(max_tokens: usize) -> ContextBudget {
+        ContextBudget { max_messages: 100, max_tokens }
+    }
+
+    #[test]
+    fn everything_in_order_when_it_fits() {
+        let f = Fixture::new();
+        let ctx = pack(&f.inputs(), unlimited());
+        assert_eq!(ctx[0].role, Role::System);
+        assert!(ctx[0].content.starts_with(SYSTEM_PROMPT));
+        assert!(ctx[0].content.ends_with(f.strategy.trim()));
+        assert!(ctx[1].content.starts_with("Conversation so far (summary v3):\n"));
+        assert!(ctx[1].content.ends_with(f.summary.text.trim()));
+        assert_eq!(ctx[2].content, pinned_text(&f));
+        assert!(ctx[2].content.contains("Ana"));
+        assert!(ctx[3].content.starts_with(KNOWLEDGE_HEADING));
+        assert!(ctx[..4].iter().all(|m| m.role == Role::System));
+        // Messages the summary covers (seq <= 4) are left out.
+        let recent: Vec<_> = ctx[4..10].iter().map(|m| m.content.split(' ').nth(1).unwrap()).collect();
+        assert_eq!(recent, ["5", "6", "7", "8", "9", "10"]);
+        assert_eq!(ctx[4].role, Role::User);
+        assert_eq!(ctx[10], f.tools[0]);
+        assert_eq!(ctx.len(), 11);
+    }
+
+    #[test]
+    fn knowledge_is_tagged_for_citation() {
+        let f = Fixture::new();
+        let ctx = pack(&f.inputs(), unlimited());
+        let knowledge = &ctx[3].content;
+        for (i, s) in f.knowledge.iter().enumerate() {
+            let entry = format!("[doc:d{}#c{}] Title {}\n{}", i + 1, i + 1, i + 1, s.text);
+            assert!(knowledge.contains(&entry), "{entry}");
+        }
+        assert_eq!(f.knowledge[0].citation_tag(), "[doc:d1#c1]");
+        let first = knowledge.find("[doc:d1#").unwrap();
+        let third = knowledge.find("[doc:d3#").unwrap();
+        assert!(first < third, "ranked order is kept");
+    }
+
+    #[test]
+    fn oldest_recent_messages_go_first() {
+        let f = Fixture::new();
+        let full = pack(&f.inputs(), unlimited());
+        let ctx = pack(&f.inputs(), budget(total(&full) - 1));
+        assert!(total(&ctx) < total(&full));
+        assert_eq!(ctx.len(), full.len() - 1);
+        assert_eq!(ctx[3], full[3], "knowledge untouched");
+        assert!(ctx[4].content.starts_with("message 6 "));
+        // Without room for any older message, the newest still comes through whole.
+        let older: usize = full[4..9].iter().map(|m| approx_tokens(&m.content)).sum();
+        let ctx = pack(&f.inputs(), budget(total(&full) - older));
+        assert_eq!(ctx.len(), 6);
+        assert_eq!(ctx[3], full[3]);
+        assert_eq!(ctx[4], full[9]);
+        assert_eq!(ctx[5], full[10]);
+        // A window of messages is also a limit.
+        let ctx = pack(&f.inputs(), ContextBudget { max_messages: 2, max_tokens: 1_000_000 });
+        assert_eq!(&ctx[4..], &full[8..]);
+    }
+
+    #[test]
+    fn then_knowledge_from_the_lowest_ranked() {
+        let f = Fixture::new();
+        let full = pack(&f.inputs(), unlimited());
+        let older: usize = full[4..9].iter().map(|m| approx_tokens(&m.content)).sum();
+        let ctx = pack(&f.inputs(), budget(total(&full) - older - 1));
+        assert_eq!(ctx.len(), 6);
+        assert!(ctx[3].content.contains("[doc:d2#c2]"));
+        assert!(!ctx[3].content.contains("[doc:d3#c3]"));
+        assert_eq!(ctx[4], full[9], "no older message comes back");
+        let knowledge = approx_tokens(&full[3].content);
+        let ctx = pack(&f.inputs(), budget(total(&full) - older - knowledge));
+        assert_eq!(ctx.len(), 5);
+        assert_eq!(ctx[1], full[1], "the summary is whole");
+        assert_eq!(ctx[2], full[2]);
+        assert!(ctx.iter().all(|m| !m.content.contains("[doc:")));
+    }
+
+    #[test]
+    fn then_the_summary_is_truncated() {
+        let f = Fixture::new();
+        let full = pack(&f.inputs(), unlimited());
+        let older: usize = full[4..9].iter().map(|m| approx_tokens(&m.content)).sum();
+        let knowledge = approx_tokens(&full[3].content);
+        let limit = total(&full) - older - knowledge - 30;
+        let ctx = pack(&f.inputs(), budget(limit));
+        assert!(total(&ctx) <= limit);
+        assert_eq!(ctx.len(), 5);
+        assert_eq!(ctx[0], full[0], "the strategy is whole");
+        assert!(ctx[1].content.len() < full[1].content.len());
+        assert!(full[1].content.starts_with(&ctx[1].content));
+        assert!(ctx[1].content.len() > "Conversation so far (summary v3):\n".len());
+        assert_eq!(ctx[2].content, pinned_text(&f));
+        // With no room for any of its text, it is left out.
+        let summary = approx_tokens(&full[1].content);
+        let ctx = pack(&f.inputs(), budget(total(&full) - older - knowledge - summary));
+        assert_eq!(ctx.len(), 4);
+        assert_eq!(ctx[0], full[0]);
+        assert_eq!(ctx[1].content, pinned_text(&f));
+    }
+
+    #[test]
+    fn then_the_strategy_is_truncated() {
+        let f = Fixture::new();
+        let full = pack(&f.inputs(), unlimited());
+        let kept = |ctx: &[ContextMessage]| total(ctx) - approx_tokens(&ctx[0].content);
+        let rest = kept(&[full[0].clone(), full[2].clone(), full[9].clone(), full[10].clone()]);
+        let limit = rest + approx_tokens(&full[0].content) - 10;
+        let ctx = pack(&f.inputs(), budget(limit));
+        assert!(total(&ctx) <= limit);
+        assert_eq!(ctx.len(), 4);
+        assert!(ctx[0].content.len() < full[0].content.len());
+        assert!(full[0].content.starts_with(&ctx[0].content));
+        assert!(ctx[0].content.contains(STRATEGY_HEADING));
+        assert_eq!(ctx[1].content, pinned_text(&f));
+        assert_eq!(ctx[2], full[9]);
+        assert_eq!(ctx[3], full[10]);
+        // Exactly the prompt's room: the strategy is gone, nothing else is cut.
+        let limit = rest + approx_tokens(SYSTEM_PROMPT);
+        let ctx = pack(&f.inputs(), budget(limit));
+        assert_eq!(ctx[0].content, SYSTEM_PROMPT);
+        assert_eq!(&ctx[1..], [full[2].clone(), full[9].clone(), full[10].clone()]);
+    }
+
+    #[test]
+    fn last_resort_truncates_the_largest_kept_message() {
+        let mut f = Fixture::new();
+        f.recent.push(msg(11, &"a very long question ".repeat(200)));
+        let ctx = pack(&f.inputs(), budget(300));
+        assert!(total(&ctx) <= 300);
+        assert_eq!(ctx.len(), 4);
+        assert_eq!(ctx[0].content, SYSTEM_PROMPT, "the small prompt is whole");
+        assert_eq!(ctx[1].content, pinned_text(&f), "pinned facts are whole");
+        assert!(f.recent[10].content.starts_with(&ctx[2].content));
+        assert!(ctx[2].content.len() > 100);
+        assert_eq!(ctx[3], f.tools[0]);
+        // Tool steps are kept too, and cut like the rest when they are the big ones.
+        f.tools.push(step(&"r".repeat(4_000)));
+        let ctx = pack(&f.inputs(), budget(300));
+        assert!(total(&ctx) <= 300);
+        assert_eq!(ctx.len(), 5);
+        assert_eq!(ctx[1].content, pinned_text(&f));
+        assert_eq!(ctx[3], f.tools[0]);
+        assert!(f.tools[1].content.starts_with(&ctx[4].content));
+    }
+
+    #[test]
+    fn pinned_facts_give_way_only_at_the_very_end() {
+        let mut f = Fixture::new();
+        f.summary.pinned = (0..20).map(|seq| PinnedFact::PromisedFollowUp { seq, text: "I'll follow up with the contract.".into() }).collect();
+        let pinned = approx_tokens(&pinned_text(&f));
+        let ctx = pack(&f.inputs(), budget(pinned + 3 * MIN_SHARE_TOKENS));
+        assert_eq!(ctx[1].content, pinned_text(&f));
+        assert!(total(&ctx) <= pinned + 3 * MIN_SHARE_TOKENS);
+        let ctx = pack(&f.inputs(), budget(pinned));
+        assert!(total(&ctx) <= pinned);
+        assert!(pinned_text(&f).starts_with(&ctx[1].content));
+        assert_eq!(ctx.len(), 4, "nothing is left out while 4 tokens per message fit");
+    }
+
+    #[test]
+    fn the_newest_message_stays_even_if_the_summary_covers_it() {
+        let recent = [msg(1, "u1"), msg(3, "a1"), msg(2, "u2")];
+        let summary = Summary { version: 1, message_cursor: 2, text: "s".into(), pinned: vec![] };
+        let inputs = ContextInputs { summary: Some(&summary), ..ContextInputs::new(&recent) };
+        let ctx = pack(&inputs, unlimited());
+        let contents: Vec<_> = ctx.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(contents, [SYSTEM_PROMPT, "Conversation so far (summary v1):\ns", "a1", "u2"]);
+    }
+
+    #[test]
+    fn plain_inputs_match_the_recent_window() {
+        let log: Vec<_> = (1..=50).map(|i| msg(i, &format!("m{i}"))).collect();
+        let inputs = ContextInputs::new(&log);
+        assert_eq!(pack(&inputs, ContextBudget::default()), assemble(&log, ContextBudget::default()));
+        assert_eq!(pack(&ContextInputs::new(&[]), ContextBudget::default()).len(), 1);
+    }
+
+    #[test]
+    fn tiny_budgets_still_hold() {
+        let f = Fixture::new();
+        for limit in 0..60 {
+            let ctx = pack(&f.inputs(), budget(limit));
+            assert!(total(&ctx) <= limit, "{limit}");
+            if limit >= 4 {
+                assert_eq!(ctx.last().unwrap().content, f.tools[0].content[..ctx.last().unwrap().content.len()]);
+            }
+        }
+    }
+
+    fn fact() -> impl Strategy<Value = PinnedFact> {
+        prop_oneof![
+            "[A-Z][a-z]{0,19}".prop_map(PinnedFact::ContactName),
+            (0i64..1_000_000).prop_map(|seq| PinnedFact::OptOut { seq }),
+            (0i64..1_000_000, "[a-zA-Z ,']{0,60}").prop_map(|(seq, text)| PinnedFact::PromisedFollowUp { seq, text }),
+        ]
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn inputs() -> impl Strategy<
+        Value = (String, Option<String>, Option<Summary>, Vec<MessageView>, Vec<KnowledgeSnippet>, Vec<ContextMessage>),
+    > {
+        let prompt = prop_oneof![Just(SYSTEM_PROMPT.to_owned()), ".{0,600}"];
+        let summary = proptest::option::of((1u32..50, 0i64..30, ".{0,800}", proptest::collection::vec(fact(), 0..=3)))
+            .prop_map(|s| s.map(|(version, message_cursor, text, pinned)| Summary { version, message_cursor, text, pinned }));
+        let recent = proptest::collection::vec(".{0,400}", 1..30)
+            .prop_map(|v| v.iter().enumerate().map(|(i, c)| msg(i as i64 + 1, c)).collect::<Vec<_>>());
+        let knowledge = proptest::collection::vec((".{0,40}", ".{0,300}"), 0..5)
+            .prop_map(|v| v.into_iter().enumerate().map(|(i, (title, text))| KnowledgeSnippet { title, ..snippet(i, &text) }).collect::<Vec<_>>());
+        let tools = proptest::collection::vec(".{0,500}", 0..=4).prop_map(|v| v.iter().map(|c| step(c)).collect::<Vec<_>>());
+        (prompt, proptest::option::of(".{0,600}"), summary, recent, knowledge, tools)
+    }
+
+    proptest! {
+        #[test]
+        fn pack_holds_its_promises(
+            (prompt, strategy, summary, recent, knowledge, tools) in inputs(),
+            max_tokens in 200usize..4_000,
+            max_messages in 0usize..50,
+        ) {
+            let inputs = ContextInputs {
+                system_prompt: &prompt,
+                org_strategy: strategy.as_deref(),
+                summary: summary.as_ref(),
+                recent: &recent,
+                knowledge: &knowledge,
+                tool_steps: &tools,
+            };
+            let budget = ContextBudget { max_messages, max_tokens };
+            let ctx = pack(&inputs, budget);
+            prop_assert!(total(&ctx) <= max_tokens, "{} > {}", total(&ctx), max_tokens);
+            prop_assert_eq!(ctx[0].role, Role::System);
+            prop_assert!(ctx[0].content.starts_with(&prompt) || prompt.starts_with(&ctx[0].content));
+            if let Some(block) = summary.as_ref().and_then(|s| pinned_block(&s.pinned)) {
+                prop_assert!(ctx.iter().any(|m| m.role == Role::System && m.content == block), "pinned facts kept whole");
+            }
+            let last = ctx.last().unwrap();
+            let expected = tools.last().cloned().unwrap_or_else(|| {
+                let m = recent.last().unwrap();
+                ContextMessage { role: m.role, content: m.content.clone() }
+            });
+            prop_assert_eq!(last.role, expected.role);
+            prop_assert!(expected.content.starts_with(&last.content));
+            prop_assert_eq!(pack(&inputs, budget), ctx, "deterministic");
+        }
+
+        #[test]
+        fn pack_never_exceeds_even_tiny_budgets(
+            (prompt, strategy, summary, recent, knowledge, tools) in inputs(),
+            max_tokens in 0usize..200,
+        ) {
+            let inputs = ContextInputs {
+                system_prompt: &prompt,
+                org_strategy: strategy.as_deref(),
+                summary: summary.as_ref(),
+                recent: &recent,
+                knowledge: &knowledge,
+                tool_steps: &tools,
+            };
+            let ctx = pack(&inputs, ContextBudget { max_messages: 40, max_tokens });
+            prop_assert!(total(&ctx) <= max_tokens);
+        }
     }
 }

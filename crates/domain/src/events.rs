@@ -5,6 +5,7 @@
 //! reconnecting client gets the text streamed so far in [`ChatEvent::Hello`] instead.
 
 use crate::message::MessageView;
+use crate::tool_steps::ApprovalView;
 use crate::turn::TurnView;
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,11 @@ pub enum ChatEvent {
     Turn { turn: TurnView },
     /// A piece of the running turn's reply; `index` counts from 0 within the turn.
     Delta { turn_id: String, index: u32, text: String },
+    /// A tool call of a turn changed state (started, finished, waiting for a person...), with a
+    /// short summary of what it did.
+    Tool { turn_id: String, step: i64, tool: String, state: String, summary: Option<String> },
+    /// An approval was requested or decided.
+    Approval { approval: ApprovalView },
 }
 
 /// The reply text streamed so far by a running turn.

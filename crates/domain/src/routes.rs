@@ -22,6 +22,15 @@ pub enum RouteName {
     CreateSecret,
     DeleteSecret,
     SocketTicket,
+    ListApprovals,
+    DecideApproval,
+    ListArtifacts,
+    ListEndpoints,
+    PutEndpoint,
+    DeleteEndpoint,
+    IngestKnowledge,
+    ListKnowledge,
+    SearchKnowledge,
     ListChats,
     CreateChat,
     GetChat,
@@ -72,6 +81,15 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("POST", "/v1/secrets", RouteName::CreateSecret),
     ("DELETE", "/v1/secrets/{secret_name}", RouteName::DeleteSecret),
     ("POST", "/v1/chats/{chat_id}/ws-ticket", RouteName::SocketTicket),
+    ("GET", "/v1/chats/{chat_id}/approvals", RouteName::ListApprovals),
+    ("POST", "/v1/chats/{chat_id}/approvals/{approval_id}", RouteName::DecideApproval),
+    ("GET", "/v1/chats/{chat_id}/artifacts", RouteName::ListArtifacts),
+    ("GET", "/v1/tools/endpoints", RouteName::ListEndpoints),
+    ("PUT", "/v1/tools/endpoints/{endpoint_name}", RouteName::PutEndpoint),
+    ("DELETE", "/v1/tools/endpoints/{endpoint_name}", RouteName::DeleteEndpoint),
+    ("POST", "/v1/knowledge", RouteName::IngestKnowledge),
+    ("GET", "/v1/knowledge", RouteName::ListKnowledge),
+    ("GET", "/v1/knowledge/search", RouteName::SearchKnowledge),
     ("GET", "/v1/chats", RouteName::ListChats),
     ("POST", "/v1/chats", RouteName::CreateChat),
     ("GET", "/v1/chats/{chat_id}", RouteName::GetChat),
@@ -116,6 +134,8 @@ pub struct Route {
     pub draft: Option<i64>,
     /// A secret's name.
     pub secret: Option<SecretName>,
+    /// An approval's id, or an HTTP tool endpoint's name.
+    pub key: Option<String>,
 }
 
 /// Who may call a route once signed in.
@@ -141,13 +161,17 @@ impl RouteName {
             | RouteName::ListSecrets
             | RouteName::CreateSecret
             | RouteName::DeleteSecret
-            | RouteName::AuditExport => Access::Admin,
+            | RouteName::AuditExport
+            | RouteName::DecideApproval
+            | RouteName::ListEndpoints
+            | RouteName::PutEndpoint
+            | RouteName::DeleteEndpoint => Access::Admin,
             _ => Access::Member,
         }
     }
 
     /// Whether the route can start agent work, and so needs a paid-up subscription, a seat
-    /// and quota left.
+    /// and quota left. (Deciding an approval continues a turn the gate already admitted.)
     pub fn runs_agent(self) -> bool {
         matches!(self, RouteName::PostMessage)
     }
@@ -158,21 +182,23 @@ impl RouteName {
 pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let mut allowed: Vec<&str> = Vec::new();
-    for (m, template, name) in ROUTES {
-        let Some(param) = match_template(template, &segments) else { continue };
+    for (m, template, route_name) in ROUTES {
+        let Some(params) = match_template(template, &segments) else { continue };
         if *m != method {
             allowed.push(m);
             continue;
         }
-        let (mut chat, mut lead, mut draft, mut secret) = (None, None, None, None);
-        match param {
-            Some(("{chat_id}", raw)) => chat = Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
-            Some(("{lead_id}", raw)) => lead = Some(LeadId::parse(raw).ok_or(ApiError::UnknownLead)?),
-            Some(("{draft_id}", raw)) => draft = Some(raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::UnknownDraft)?),
-            Some(("{secret_name}", raw)) => secret = Some(SecretName::parse(raw).ok_or(ApiError::UnknownSecret)?),
-            _ => {}
+        let (mut chat, mut lead, mut draft, mut secret, mut key) = (None, None, None, None, None);
+        for param in params {
+            match param {
+                ("{chat_id}", raw) => chat = Some(ChatId::parse(raw).ok_or(ApiError::UnknownChat)?),
+                ("{lead_id}", raw) => lead = Some(LeadId::parse(raw).ok_or(ApiError::UnknownLead)?),
+                ("{draft_id}", raw) => draft = Some(raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::UnknownDraft)?),
+                ("{secret_name}", raw) => secret = Some(SecretName::parse(raw).ok_or(ApiError::UnknownSecret)?),
+                (_, raw) => key = Some(crate::endpoint::valid_name(raw).then(|| raw.to_owned()).ok_or(ApiError::NotFound)?),
+            }
         }
-        return Ok(Route { name: *name, chat, lead, draft, secret });
+        return Ok(Route { name: *route_name, chat, lead, draft, secret, key });
     }
     if allowed.is_empty() {
         Err(ApiError::NotFound)
@@ -181,25 +207,24 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     }
 }
 
-/// `Some(param)` when the template matches; the inner option is the parameter's placeholder
-/// and its segment.
-fn match_template<'t, 'a>(template: &'t str, segments: &[&'a str]) -> Option<Option<(&'t str, &'a str)>> {
+/// `Some(params)` when the template matches: each parameter's placeholder and its segment.
+fn match_template<'t, 'a>(template: &'t str, segments: &[&'a str]) -> Option<Vec<(&'t str, &'a str)>> {
     let parts: Vec<&str> = template.split('/').collect();
     if parts.len() != segments.len() {
         return None;
     }
-    let mut param = None;
+    let mut params = Vec::new();
     for (part, seg) in parts.iter().zip(segments) {
         if part.starts_with('{') {
             if seg.is_empty() {
                 return None;
             }
-            param = Some((*part, *seg));
+            params.push((*part, *seg));
         } else if part != seg {
             return None;
         }
     }
-    Some(param)
+    Some(params)
 }
 
 #[cfg(test)]
@@ -212,13 +237,14 @@ mod tests {
     #[test]
     fn every_table_entry_resolves_to_itself() {
         for (method, template, name) in ROUTES {
-            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7").replace("{secret_name}", "CRM_KEY");
+            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7").replace("{secret_name}", "CRM_KEY").replace("{approval_id}", "apr_turn_1_0").replace("{endpoint_name}", "crm");
             let route = resolve(method, &path).unwrap();
             assert_eq!(route.name, *name);
             assert_eq!(route.chat.is_some(), template.contains("{chat_id}"));
             assert_eq!(route.lead.is_some(), template.contains("{lead_id}"));
             assert_eq!(route.draft, template.contains("{draft_id}").then_some(7));
             assert_eq!(route.secret.is_some(), template.contains("{secret_name}"));
+            assert_eq!(route.key.is_some(), template.contains("{approval_id}") || template.contains("{endpoint_name}"));
         }
     }
 

@@ -13,6 +13,8 @@ use thiserror::Error;
 pub enum TurnState {
     Queued,
     Running,
+    /// Parked on a tool call a person must approve or deny; new messages are still stored.
+    AwaitingApproval,
     Done,
     Failed,
 }
@@ -30,8 +32,12 @@ pub enum TurnEvent {
     /// left; it fails.
     Interrupt,
     /// The object was evicted or restarted while the turn ran; it goes back to the queue and
-    /// runs again from the start (a text-only turn has no side effects to repeat).
+    /// continues from its stored steps (a tool that was running is never run again).
     Requeue,
+    /// The model asked for a tool call that needs a person's approval: the turn parks.
+    Park,
+    /// Every pending approval of the turn was decided (or expired): it queues to continue.
+    Resume,
 }
 
 /// How many times a turn may be started before an interruption fails it.
@@ -62,8 +68,10 @@ impl TurnState {
         match (self, event) {
             (Queued, Start) => Ok(Running),
             (Running, Finish) => Ok(Done),
-            (Running, Fail) | (Running, Interrupt) | (Queued, Fail) => Ok(Failed),
+            (Running, Fail) | (Running, Interrupt) | (Queued, Fail) | (AwaitingApproval, Fail) => Ok(Failed),
             (Running, Requeue) => Ok(Queued),
+            (Running, Park) => Ok(AwaitingApproval),
+            (AwaitingApproval, Resume) => Ok(Queued),
             (from, event) => Err(InvalidTransition { from, event }),
         }
     }
@@ -76,6 +84,7 @@ impl TurnState {
         match self {
             TurnState::Queued => "queued",
             TurnState::Running => "running",
+            TurnState::AwaitingApproval => "awaiting_approval",
             TurnState::Done => "done",
             TurnState::Failed => "failed",
         }
@@ -85,6 +94,7 @@ impl TurnState {
         match raw {
             "queued" => Some(TurnState::Queued),
             "running" => Some(TurnState::Running),
+            "awaiting_approval" => Some(TurnState::AwaitingApproval),
             "done" => Some(TurnState::Done),
             "failed" => Some(TurnState::Failed),
             _ => None,
@@ -127,8 +137,9 @@ pub struct TurnError {
 mod tests {
     use super::*;
 
-    const STATES: [TurnState; 4] = [TurnState::Queued, TurnState::Running, TurnState::Done, TurnState::Failed];
-    const EVENTS: [TurnEvent; 5] = [TurnEvent::Start, TurnEvent::Finish, TurnEvent::Fail, TurnEvent::Interrupt, TurnEvent::Requeue];
+    const STATES: [TurnState; 5] = [TurnState::Queued, TurnState::Running, TurnState::AwaitingApproval, TurnState::Done, TurnState::Failed];
+    const EVENTS: [TurnEvent; 7] =
+        [TurnEvent::Start, TurnEvent::Finish, TurnEvent::Fail, TurnEvent::Interrupt, TurnEvent::Requeue, TurnEvent::Park, TurnEvent::Resume];
 
     #[test]
     fn the_full_transition_table() {
@@ -141,6 +152,9 @@ mod tests {
             (Running, Fail, Failed),
             (Running, Interrupt, Failed),
             (Running, Requeue, Queued),
+            (Running, Park, AwaitingApproval),
+            (AwaitingApproval, Resume, Queued),
+            (AwaitingApproval, Fail, Failed),
         ];
         for from in STATES {
             for event in EVENTS {

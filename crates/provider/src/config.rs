@@ -5,6 +5,8 @@ pub const VAR_API_KEY: &str = "OPENAI_API_KEY";
 pub const VAR_BASE_URL: &str = "OPENAI_BASE_URL";
 pub const VAR_MODEL: &str = "OPENAI_MODEL";
 pub const VAR_FALLBACK_MODEL: &str = "OPENAI_FALLBACK_MODEL";
+/// The cheaper model the YELLOW and RED budget tiers use (the primary model if unset).
+pub const VAR_CHEAP_MODEL: &str = "OPENAI_CHEAP_MODEL";
 pub const VAR_TIMEOUT_MS: &str = "OPENAI_TIMEOUT_MS";
 pub const VAR_MAX_RETRIES: &str = "OPENAI_MAX_RETRIES";
 
@@ -22,6 +24,8 @@ pub struct ProviderConfig {
     pub model: String,
     /// Tried once the primary model has failed all its attempts.
     pub fallback_model: Option<String>,
+    /// Used instead of `model` when the org's budget tier asks for the cheaper model.
+    pub cheap_model: Option<String>,
     /// Time allowed for the response headers and then between stream chunks.
     pub timeout_ms: u64,
     /// Retries per model after the first attempt, on 429, 5xx and timeouts.
@@ -29,6 +33,14 @@ pub struct ProviderConfig {
 }
 
 impl ProviderConfig {
+    /// The model a turn starts with: the cheaper one when the budget tier asks for it.
+    pub fn first_model(&self, cheaper: bool) -> &str {
+        match (&self.cheap_model, cheaper) {
+            (Some(cheap), true) => cheap,
+            _ => &self.model,
+        }
+    }
+
     /// The chat-completions endpoint.
     pub fn completions_url(&self) -> String {
         format!("{}/chat/completions", self.base_url.trim_end_matches('/'))
@@ -55,6 +67,7 @@ pub fn choose(get: impl Fn(&str) -> Option<String>) -> ProviderChoice {
         base_url: non_empty(VAR_BASE_URL).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
         model: non_empty(VAR_MODEL).unwrap_or_else(|| DEFAULT_MODEL.to_owned()),
         fallback_model: non_empty(VAR_FALLBACK_MODEL),
+        cheap_model: non_empty(VAR_CHEAP_MODEL),
         timeout_ms: non_empty(VAR_TIMEOUT_MS).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_MS),
         max_retries: non_empty(VAR_MAX_RETRIES).and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_RETRIES),
     })
@@ -83,5 +96,13 @@ mod tests {
         assert_eq!(c.model, DEFAULT_MODEL);
         assert_eq!(c.timeout_ms, DEFAULT_TIMEOUT_MS);
         assert_eq!(c.fallback_model.as_deref(), Some("small"));
+        assert_eq!(c.first_model(true), DEFAULT_MODEL, "no cheaper model configured: the primary");
+    }
+
+    #[test]
+    fn the_budget_tier_can_ask_for_the_cheaper_model() {
+        let ProviderChoice::OpenAiCompatible(c) = from(&[(VAR_API_KEY, "sk"), (VAR_MODEL, "big"), (VAR_CHEAP_MODEL, "small")]) else { panic!() };
+        assert_eq!(c.first_model(false), "big");
+        assert_eq!(c.first_model(true), "small");
     }
 }

@@ -114,7 +114,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn config(max_retries: u32, fallback: Option<&str>) -> ProviderConfig {
-        ProviderConfig { api_key: "k".into(), base_url: "b".into(), model: "main".into(), fallback_model: fallback.map(str::to_owned), timeout_ms: 1000, max_retries }
+        ProviderConfig { api_key: "k".into(), base_url: "b".into(), model: "main".into(), fallback_model: fallback.map(str::to_owned), cheap_model: None, timeout_ms: 1000, max_retries }
     }
 
     #[test]

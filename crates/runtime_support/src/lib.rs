@@ -6,6 +6,7 @@ pub mod random;
 pub mod responses;
 pub mod transaction;
 pub mod webcrypto;
+pub mod zones;
 
 use futures::future::{select, Either};
 use std::time::Duration;

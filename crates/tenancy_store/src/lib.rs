@@ -5,6 +5,7 @@
 //! (`billing`, `auth`, `domain`) and only carried out here.
 
 pub mod active_turns;
+pub mod rate;
 pub mod security_events;
 pub mod secrets;
 pub mod usage;

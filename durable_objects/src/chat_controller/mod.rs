@@ -5,13 +5,17 @@
 //!
 //! Its HTTP interface is internal (only the orchestrator can reach it):
 //! `POST /init`, `GET /meta`, `POST /messages`, `GET /messages`, `GET /turns`, `GET /ws`,
-//! `GET /ping`.
+//! `GET /approvals`, `POST /approvals/{id}`, `GET /artifacts`, `GET /ping`.
 
+mod approvals;
 mod handlers;
+mod model_call;
 use runtime_support::responses;
 pub(crate) mod schema;
 mod sockets;
+pub(crate) mod steps;
 pub(crate) mod store;
+mod tool_runner;
 mod turn_runner;
 
 use domain::events::PartialReply;
@@ -99,6 +103,12 @@ impl ChatController {
             (Method::Post, "/messages") => self.post_message(req).await,
             (Method::Get, "/messages") => self.list_messages(&req),
             (Method::Get, "/turns") => self.list_turns(&req),
+            (Method::Get, "/approvals") => self.list_approvals(),
+            (Method::Get, "/artifacts") => self.list_artifacts(),
+            (Method::Post, p) if p.starts_with("/approvals/") => {
+                let id = p.trim_start_matches("/approvals/").to_owned();
+                self.decide(&id, req).await
+            }
             (Method::Get, "/ws") => self.accept_socket(&req),
             _ => responses::error(&ApiError::NotFound),
         }

@@ -34,6 +34,75 @@ pub const MIGRATIONS: &[&str] = &[
         kind TEXT PRIMARY KEY,
         due_at INTEGER NOT NULL
     );",
+    // v2: tool steps, approvals, artifacts and rolling summaries; turns may await approval and
+    // record their budget tier and cost.
+    "CREATE TABLE turns_v2 (
+        id TEXT PRIMARY KEY,
+        trigger_seq INTEGER NOT NULL UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'awaiting_approval', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error_code TEXT,
+        error_message TEXT,
+        model TEXT,
+        tokens_in INTEGER NOT NULL DEFAULT 0,
+        tokens_out INTEGER NOT NULL DEFAULT 0,
+        model_steps INTEGER NOT NULL DEFAULT 0,
+        tier TEXT,
+        cost_micros INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    INSERT INTO turns_v2 (id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out, created_at, updated_at)
+        SELECT id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out, created_at, updated_at FROM turns;
+    DROP TABLE turns;
+    ALTER TABLE turns_v2 RENAME TO turns;
+    CREATE INDEX turns_by_state ON turns (state, trigger_seq);
+    CREATE TABLE turn_steps (
+        turn_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        model_step INTEGER NOT NULL,
+        call_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        arguments TEXT NOT NULL,
+        state TEXT NOT NULL,
+        result TEXT,
+        summary TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (turn_id, step)
+    );
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        turn_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        tool TEXT NOT NULL,
+        request TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'expired')),
+        requested_by TEXT NOT NULL,
+        decided_by TEXT,
+        note TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        decided_at INTEGER,
+        UNIQUE (turn_id, step)
+    );
+    CREATE INDEX approvals_by_state ON approvals (state, expires_at);
+    CREATE TABLE artifacts (
+        id INTEGER PRIMARY KEY,
+        turn_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE summaries (
+        version INTEGER PRIMARY KEY,
+        message_cursor INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        pinned TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );",
 ];
 
 /// Whether the object has been initialised as a chat (the `meta` table exists). Reading

@@ -148,9 +148,9 @@ pub fn has_unfinished_turns(sql: &SqlStorage) -> Result<bool> {
     Ok(!turns_in(sql, TurnState::Queued, 1)?.is_empty() || !turns_in(sql, TurnState::Running, 1)?.is_empty())
 }
 
-/// Queued and running turns, oldest first.
+/// Queued, running and parked turns, oldest first.
 pub fn active_turns(sql: &SqlStorage) -> Result<Vec<TurnView>> {
-    let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE state IN ('queued', 'running') ORDER BY trigger_seq");
+    let q = format!("SELECT {TURN_COLUMNS} FROM turns WHERE state IN ('queued', 'running', 'awaiting_approval') ORDER BY trigger_seq");
     Ok(turns(sql, &q, vec![])?.iter().map(TurnRow::view).collect())
 }
 
@@ -185,6 +185,12 @@ pub fn update_turn(sql: &SqlStorage, id: &str, u: TurnUpdate<'_>, now: i64) -> R
             id.into(),
         ],
     )?;
+    Ok(())
+}
+
+/// Adds a model call's tokens to the turn's totals.
+pub fn add_turn_tokens(sql: &SqlStorage, id: &str, tokens: (i64, i64)) -> Result<()> {
+    sql.exec("UPDATE turns SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ? WHERE id = ?", vec![tokens.0.into(), tokens.1.into(), id.into()])?;
     Ok(())
 }
 

@@ -1,48 +1,45 @@
-//! Running agent turns: one at a time, from the alarm, streaming the agents worker's reply to
-//! every client as it arrives and storing the final message with the turn's end.
+//! Running agent turns: one at a time, from the alarm. A turn alternates model calls and tool
+//! calls until the model answers, a tool call waits for a person, or the step limit is hit.
+//! Each step is stored as it happens, so a turn interrupted by eviction continues from its
+//! steps on the next wake (and a tool that was mid-call is never called again).
 
-use super::{sockets, store, ChatController};
-use runtime_support::transaction::transaction;
-use domain::agent_protocol::{AgentEvent, TurnRequest, TurnSecret, TURN_PATH};
-use domain::ids::{ChatId, OrgId};
-use tenancy_store::secrets::MasterKey;
+use super::model_call::{failure, Failure, ModelOutcome};
+use super::{sockets, steps, store, ChatController};
+use domain::agent_protocol::{TurnRequest, TurnSecret};
 use domain::context::{assemble, conversation_for, ContextBudget};
 use domain::events::{ChatEvent, PartialReply};
+use domain::ids::{ChatId, OrgId};
 use domain::message::Role;
-use domain::ndjson::LineBuffer;
 use domain::schedule::{due, next_alarm, RUN_TURNS};
+use domain::tool_steps::{next_action, NextAction, StepState};
 use domain::turn::{recover_interrupted, TurnEvent, TurnState};
-use runtime_support::timeout;
-use futures::StreamExt;
-use std::time::Duration;
+use runtime_support::transaction::transaction;
+use tenancy_store::secrets::MasterKey;
 use worker::*;
 
 /// How much of the log is read to assemble a turn's context.
 const CONTEXT_LOG_LIMIT: u32 = 200;
-/// Longest wait for the agents worker's response headers, then between two chunks.
-const AGENT_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// The schedule entry that expires approvals nobody decided.
+pub(super) const EXPIRE_APPROVALS: &str = "expire_approvals";
 
 /// The org a turn runs for, with its D1.
-struct Tenant {
-    org: OrgId,
-    chat: ChatId,
-    db: D1Database,
+pub(super) struct Tenant {
+    pub org: OrgId,
+    pub chat: ChatId,
+    pub db: D1Database,
 }
 
-/// How a turn ended.
-struct Reply {
-    content: String,
-    model: String,
-    tokens: (i64, i64),
-}
-
-struct Failure {
-    code: &'static str,
-    message: String,
-}
-
-fn failure(code: &'static str, message: impl Into<String>) -> Failure {
-    Failure { code, message: message.into() }
+/// Everything a running turn carries between its steps.
+pub(super) struct TurnRun {
+    pub turn_id: String,
+    pub trigger_seq: i64,
+    pub attempts: i64,
+    pub org_id: String,
+    pub chat_id: String,
+    pub tenant: Option<Tenant>,
+    pub secrets: Vec<TurnSecret>,
+    /// Tokens used by this run's model calls.
+    pub tokens: (i64, i64),
 }
 
 /// Resets the draining flag however the drain ends.
@@ -68,10 +65,18 @@ impl ChatController {
         for entry in &due {
             store::schedule_remove(&sql, &entry.kind)?;
         }
+        if due.iter().any(|e| e.kind == EXPIRE_APPROVALS) {
+            self.expire_approvals(now)?;
+        }
         // Turns left queued or running by an instance that was evicted mid-drain are picked up
         // whether or not their schedule entry survived.
         if due.iter().any(|e| e.kind == RUN_TURNS) || store::has_unfinished_turns(&sql)? {
             self.drain_turns().await?;
+            // The drain ran every queued turn it could, including any an expiry just resumed.
+            store::schedule_remove(&sql, RUN_TURNS)?;
+        }
+        if let Some(at) = steps::next_expiry(&sql)? {
+            store::schedule_set(&sql, EXPIRE_APPROVALS, at)?;
         }
         if let Some(at) = next_alarm(&store::schedule_all(&sql)?) {
             self.state.storage().set_alarm(super::at(at.max(Self::now() + 1))).await?;
@@ -84,8 +89,12 @@ impl ChatController {
         let _guard = DrainGuard(&self.draining);
         self.recover_interrupted_turns()?;
         loop {
-            let next = store::turns_in(&self.state.storage().sql(), TurnState::Queued, 1)?.into_iter().next();
-            match next {
+            let sql = self.state.storage().sql();
+            // A turn waiting for a person holds the queue: turns stay serialised.
+            if !store::turns_in(&sql, TurnState::AwaitingApproval, 1)?.is_empty() {
+                return Ok(());
+            }
+            match store::turns_in(&sql, TurnState::Queued, 1)?.into_iter().next() {
                 Some(turn) => self.run_turn(turn).await?,
                 None => return Ok(()),
             }
@@ -102,9 +111,14 @@ impl ChatController {
             let error = (event == TurnEvent::Interrupt).then_some(("interrupted", "the chat was restarted while the turn ran, and it had no attempts left"));
             let update = store::TurnUpdate { state, attempts: turn.attempts, error, model: None, tokens: (turn.tokens_in, turn.tokens_out) };
             store::update_turn(&sql, &turn.id, update, Self::now())?;
-            if let Some(row) = store::turn(&sql, &turn.id)? {
-                sockets::broadcast(&self.state, &ChatEvent::Turn { turn: row.view() });
-            }
+            self.broadcast_turn(&turn.id)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn broadcast_turn(&self, turn_id: &str) -> Result<()> {
+        if let Some(row) = store::turn(&self.state.storage().sql(), turn_id)? {
+            sockets::broadcast(&self.state, &ChatEvent::Turn { turn: row.view() });
         }
         Ok(())
     }
@@ -113,92 +127,136 @@ impl ChatController {
         let sql = self.state.storage().sql();
         let Ok(running) = turn.state().apply(TurnEvent::Start) else { return Ok(()) };
         let attempts = turn.attempts + 1;
-        store::update_turn(&sql, &turn.id, store::TurnUpdate { state: running, attempts, error: None, model: None, tokens: (0, 0) }, Self::now())?;
-        if let Some(row) = store::turn(&sql, &turn.id)? {
-            sockets::broadcast(&self.state, &ChatEvent::Turn { turn: row.view() });
-        }
-        *self.partial.borrow_mut() = Some(PartialReply { turn_id: turn.id.clone(), deltas: 0, text: String::new() });
-
-        let log = store::recent_messages(&sql, CONTEXT_LOG_LIMIT)?;
+        store::update_turn(&sql, &turn.id, store::TurnUpdate { state: running, attempts, error: None, model: None, tokens: (turn.tokens_in, turn.tokens_out) }, Self::now())?;
+        self.broadcast_turn(&turn.id)?;
         let org_id = store::meta_get(&sql, "org_id")?.unwrap_or_default();
         let chat_id = store::meta_get(&sql, "chat_id")?.unwrap_or_default();
         let tenant = self.tenant(&org_id, &chat_id);
-        if let Some(t) = &tenant {
-            if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, chat_id.as_str(), &turn.id, Self::now()).await {
-                console_error!("turn {}: could not mark the turn active: {e}", turn.id);
+        let mut run = TurnRun { turn_id: turn.id.clone(), trigger_seq: turn.trigger_seq, attempts, org_id, chat_id, tenant, secrets: Vec::new(), tokens: (0, 0) };
+        if let Some(t) = &run.tenant {
+            if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()).await {
+                console_error!("turn {}: could not mark the turn active: {e}", run.turn_id);
+            }
+            run.secrets = self.granted_secrets(t, &run.turn_id).await;
+        }
+        let ended = self.step_until_settled(&mut run).await;
+        *self.partial.borrow_mut() = None;
+        let parked = matches!(ended, Ok(None));
+        match ended {
+            Ok(Some(outcome)) => self.finish_turn(&run, outcome)?,
+            Ok(None) => {}
+            Err(e) => {
+                console_error!("turn {}: {e}", run.turn_id);
+                self.finish_turn(&run, Err(failure("internal", "the turn could not be stored")))?;
             }
         }
-        let secrets = match &tenant {
-            Some(t) => self.granted_secrets(t, &turn.id).await,
-            None => Vec::new(),
-        };
-        let request = TurnRequest {
-            turn_id: turn.id.clone(),
-            org_id,
-            chat_id: chat_id.clone(),
-            messages: assemble(&conversation_for(&log, turn.trigger_seq), ContextBudget::default()),
-            tools: Vec::new(),
-            secrets,
-        };
-        let outcome = self.call_agent(&request).await;
-        *self.partial.borrow_mut() = None;
-        let tokens = outcome.as_ref().map(|r| r.tokens).unwrap_or((0, 0));
-        self.finish_turn(&turn.id, attempts, outcome)?;
-        if let Some(t) = &tenant {
+        if let Some(t) = &run.tenant {
             // Usage and the in-flight mark are bookkeeping: a failure is logged, never fatal.
-            if let Err(e) = tenancy_store::usage::add_turn(&t.db, &t.org, Self::now(), tokens, 0).await {
-                console_error!("turn {}: could not record usage: {e}", turn.id);
+            if let Err(e) = tenancy_store::usage::add_turn(&t.db, &t.org, Self::now(), run.tokens, 0).await {
+                console_error!("turn {}: could not record usage: {e}", run.turn_id);
             }
-            if let Err(e) = tenancy_store::active_turns::end(&t.db, &t.org, chat_id.as_str(), &turn.id).await {
-                console_error!("turn {}: could not clear the active mark: {e}", turn.id);
+            if !parked {
+                if let Err(e) = tenancy_store::active_turns::end(&t.db, &t.org, t.chat.as_str(), &run.turn_id).await {
+                    console_error!("turn {}: could not clear the active mark: {e}", run.turn_id);
+                }
             }
         }
         Ok(())
     }
 
-    /// The chat's org and D1, for usage, quotas and secrets.
-    fn tenant(&self, org_id: &str, chat_id: &str) -> Option<Tenant> {
-        let org = OrgId::parse(org_id)?;
-        let chat = ChatId::parse(chat_id)?;
-        let db = self.env.d1("DB").ok()?;
-        Some(Tenant { org, chat, db })
-    }
-
-    /// The secrets granted to this chat, decrypted for the agents worker. Without a master
-    /// key, or on a D1 failure, the turn runs without secrets (and says so in the log).
-    async fn granted_secrets(&self, t: &Tenant, turn_id: &str) -> Vec<TurnSecret> {
-        let key = match MasterKey::from_env(&self.env) {
-            Ok(key) => key,
-            Err(_) => return Vec::new(),
-        };
-        match tenancy_store::secrets::granted_for_chat(&t.db, &key, &t.org, &t.chat, &format!("turn:{turn_id}"), Self::now()).await {
-            Ok(list) => list,
-            Err(e) => {
-                console_error!("turn {turn_id}: could not load secrets: {e}");
-                Vec::new()
+    /// Runs steps until the turn has its outcome (`Some`) or parks for a person (`None`).
+    async fn step_until_settled(&self, run: &mut TurnRun) -> Result<Option<std::result::Result<(String, String), Failure>>> {
+        loop {
+            let sql = self.state.storage().sql();
+            let rows = steps::steps_of(&sql, &run.turn_id)?;
+            let states: Vec<(u32, StepState)> = rows.iter().map(|r| (r.step as u32, r.state())).collect();
+            let model_steps = steps::model_steps(&sql, &run.turn_id)? as u32;
+            match next_action(&states, model_steps) {
+                NextAction::MarkInterrupted(n) => self.mark_interrupted(run, i64::from(n))?,
+                NextAction::Handle(n) => self.handle_step(run, i64::from(n)).await?,
+                NextAction::RunApproved(n) => self.run_step(run, i64::from(n)).await?,
+                NextAction::Park => {
+                    self.park(run)?;
+                    return Ok(None);
+                }
+                NextAction::StepLimit => {
+                    return Ok(Some(Err(failure("step_limit", format!("the turn stopped after {model_steps} model calls without a final answer")))));
+                }
+                NextAction::AskModel => {
+                    let request = self.request_for(run, &rows)?;
+                    *self.partial.borrow_mut() = Some(PartialReply { turn_id: run.turn_id.clone(), deltas: 0, text: String::new() });
+                    let (outcome, tokens) = self.call_agent(&request).await;
+                    run.tokens = (run.tokens.0 + tokens.0, run.tokens.1 + tokens.1);
+                    store::add_turn_tokens(&sql, &run.turn_id, tokens)?;
+                    match outcome {
+                        Ok(ModelOutcome::Reply { content, model }) => return Ok(Some(Ok((content, model)))),
+                        Ok(ModelOutcome::ToolCalls { calls }) => {
+                            let (id, now) = (run.turn_id.clone(), Self::now());
+                            transaction(&self.state.storage(), move || {
+                                let model_step = steps::count_model_step(&sql, &id)? - 1;
+                                steps::insert_calls(&sql, &id, model_step, &calls, now)
+                            })?;
+                        }
+                        Err(f) => return Ok(Some(Err(f))),
+                    }
+                }
             }
         }
     }
 
+    /// The model request for the turn's next call: the context, the tool set, and the tool
+    /// calls made so far with their results.
+    fn request_for(&self, run: &TurnRun, rows: &[steps::StepRow]) -> Result<TurnRequest> {
+        let sql = self.state.storage().sql();
+        let log = store::recent_messages(&sql, CONTEXT_LOG_LIMIT)?;
+        Ok(TurnRequest {
+            turn_id: run.turn_id.clone(),
+            org_id: run.org_id.clone(),
+            chat_id: run.chat_id.clone(),
+            messages: assemble(&conversation_for(&log, run.trigger_seq), ContextBudget::default()),
+            tools: super::tool_runner::catalog(),
+            secrets: run.secrets.clone(),
+            tool_steps: rows.iter().filter(|r| r.state().is_settled()).map(steps::StepRow::exchange).collect(),
+            cheaper_model: false,
+        })
+    }
+
+    /// Parks the turn on its pending approvals and schedules their expiry.
+    fn park(&self, run: &TurnRun) -> Result<()> {
+        let sql = self.state.storage().sql();
+        let id = run.turn_id.clone();
+        let now = Self::now();
+        transaction(&self.state.storage(), move || {
+            let Some(current) = store::turn(&sql, &id)? else { return Ok(()) };
+            let Ok(state) = current.state().apply(TurnEvent::Park) else { return Ok(()) };
+            store::update_turn(&sql, &id, store::TurnUpdate { state, attempts: current.attempts, error: None, model: None, tokens: (current.tokens_in, current.tokens_out) }, now)?;
+            if let Some(at) = steps::next_expiry(&sql)? {
+                store::schedule_set(&sql, EXPIRE_APPROVALS, at)?;
+            }
+            Ok(())
+        })?;
+        self.broadcast_turn(&run.turn_id)
+    }
+
     /// Stores the outcome: the reply and the turn's end together, or the failure.
-    fn finish_turn(&self, turn_id: &str, attempts: i64, outcome: std::result::Result<Reply, Failure>) -> Result<()> {
+    fn finish_turn(&self, run: &TurnRun, outcome: std::result::Result<(String, String), Failure>) -> Result<()> {
         let sql = self.state.storage().sql();
         let now = Self::now();
-        let id = turn_id.to_owned();
+        let id = run.turn_id.clone();
+        let attempts = run.attempts;
         let stored = transaction(&self.state.storage(), move || {
             let Some(current) = store::turn(&sql, &id)? else { return Ok(None) };
             let event = if outcome.is_ok() { TurnEvent::Finish } else { TurnEvent::Fail };
             let Ok(state) = current.state().apply(event) else { return Ok(None) };
+            let tokens = (current.tokens_in, current.tokens_out);
             let message = match &outcome {
-                Ok(reply) => {
-                    let m = store::append_message(&sql, Role::Assistant, &reply.content, None, &id, now)?;
-                    let update = store::TurnUpdate { state, attempts, error: None, model: Some(&reply.model), tokens: reply.tokens };
-                    store::update_turn(&sql, &id, update, now)?;
+                Ok((content, model)) => {
+                    let m = store::append_message(&sql, Role::Assistant, content, None, &id, now)?;
+                    store::update_turn(&sql, &id, store::TurnUpdate { state, attempts, error: None, model: Some(model), tokens }, now)?;
                     Some(m)
                 }
                 Err(f) => {
-                    let update = store::TurnUpdate { state, attempts, error: Some((f.code, &f.message)), model: None, tokens: (0, 0) };
-                    store::update_turn(&sql, &id, update, now)?;
+                    store::update_turn(&sql, &id, store::TurnUpdate { state, attempts, error: Some((f.code, &f.message)), model: None, tokens }, now)?;
                     None
                 }
             };
@@ -215,89 +273,24 @@ impl ChatController {
         Ok(())
     }
 
-    /// Calls the agents worker and follows its event stream to the end.
-    async fn call_agent(&self, request: &TurnRequest) -> std::result::Result<Reply, Failure> {
-        let agents = self.env.service("AGENTS").map_err(|e| failure("agents_unavailable", e.to_string()))?;
-        let body = serde_json::to_string(request).map_err(|e| failure("internal", e.to_string()))?;
-        let headers = Headers::new();
-        let _ = headers.set("Content-Type", "application/json");
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-        let req = Request::new_with_init(&format!("https://agents{TURN_PATH}"), &init).map_err(|e| failure("internal", e.to_string()))?;
-        let mut response = match timeout(agents.fetch_request(req), AGENT_IDLE_TIMEOUT).await {
-            Some(Ok(r)) => r,
-            Some(Err(e)) => return Err(failure("agents_unavailable", e.to_string())),
-            None => return Err(failure("agents_timeout", "the agents worker did not answer in time")),
-        };
-        if response.status_code() != 200 {
-            let text = response.text().await.unwrap_or_default();
-            return Err(failure("agents_error", format!("agents worker answered {}: {}", response.status_code(), text.chars().take(200).collect::<String>())));
-        }
-        let mut stream = response.stream().map_err(|e| failure("agents_error", e.to_string()))?;
-        let mut lines = LineBuffer::new();
-        let mut reply = StreamState::default();
-        loop {
-            let chunk = match timeout(stream.next(), AGENT_IDLE_TIMEOUT).await {
-                Some(Some(Ok(bytes))) => bytes,
-                Some(Some(Err(e))) => return Err(failure("agents_stream_failed", e.to_string())),
-                Some(None) => return Err(failure("agents_stream_ended", "the agent's stream ended without a final message")),
-                None => return Err(failure("agents_timeout", "the agent's stream stalled")),
-            };
-            for line in lines.push(&chunk) {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let event: AgentEvent = serde_json::from_str(&line).map_err(|e| failure("agents_protocol", e.to_string()))?;
-                if let Some(end) = self.on_agent_event(&request.turn_id, &mut reply, event) {
-                    return end;
-                }
-            }
-        }
+    /// The chat's org and D1, for usage, quotas, secrets and endpoints.
+    fn tenant(&self, org_id: &str, chat_id: &str) -> Option<Tenant> {
+        let org = OrgId::parse(org_id)?;
+        let chat = ChatId::parse(chat_id)?;
+        let db = self.env.d1("DB").ok()?;
+        Some(Tenant { org, chat, db })
     }
 
-    /// Applies one agent event; returns the outcome when the event is terminal.
-    fn on_agent_event(&self, turn_id: &str, reply: &mut StreamState, event: AgentEvent) -> Option<std::result::Result<Reply, Failure>> {
-        match event {
-            AgentEvent::Delta { text } => {
-                let index = {
-                    let mut partial = self.partial.borrow_mut();
-                    let p = partial.get_or_insert_with(|| PartialReply { turn_id: turn_id.to_owned(), deltas: 0, text: String::new() });
-                    p.text.push_str(&text);
-                    p.deltas += 1;
-                    p.deltas - 1
-                };
-                sockets::broadcast(&self.state, &ChatEvent::Delta { turn_id: turn_id.to_owned(), index, text });
-                None
+    /// The secrets granted to this chat, decrypted for the agents worker. Without a master
+    /// key, or on a D1 failure, the turn runs without secrets (and says so in the log).
+    async fn granted_secrets(&self, t: &Tenant, turn_id: &str) -> Vec<TurnSecret> {
+        let Ok(key) = MasterKey::from_env(&self.env) else { return Vec::new() };
+        match tenancy_store::secrets::granted_for_chat(&t.db, &key, &t.org, &t.chat, &format!("turn:{turn_id}"), Self::now()).await {
+            Ok(list) => list,
+            Err(e) => {
+                console_error!("turn {turn_id}: could not load secrets: {e}");
+                Vec::new()
             }
-            AgentEvent::ToolCall { name, .. } => {
-                reply.unsupported_tool = Some(name);
-                None
-            }
-            AgentEvent::Usage { input_tokens, output_tokens } => {
-                reply.tokens = (input_tokens as i64, output_tokens as i64);
-                None
-            }
-            AgentEvent::Done { content, model, .. } => Some(match reply.unsupported_tool.take() {
-                Some(name) => Err(failure("tool_unavailable", format!("the model asked for tool `{name}`, but this chat has no tools"))),
-                None => Ok(Reply { content, model, tokens: reply.tokens }),
-            }),
-            AgentEvent::Error { code, message } => Some(Err(Failure { code: agent_error_code(&code), message: format!("{code}: {message}") })),
         }
-    }
-}
-
-#[derive(Default)]
-struct StreamState {
-    tokens: (i64, i64),
-    unsupported_tool: Option<String>,
-}
-
-/// Error codes from the agents worker are relayed under one stable turn error code family.
-fn agent_error_code(code: &str) -> &'static str {
-    match code {
-        "provider_timeout" => "provider_timeout",
-        "provider_rate_limited" => "provider_rate_limited",
-        "provider_malformed_stream" => "provider_malformed_stream",
-        _ => "provider_error",
     }
 }

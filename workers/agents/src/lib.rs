@@ -1,12 +1,14 @@
 //! The agents worker. `POST /v1/turns` takes a [`TurnRequest`] and answers with its events as
 //! NDJSON, streamed as the model produces them. `GET /health` answers when the worker is up.
 
+mod http_tool;
 mod offline;
 mod openai_client;
 
 use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
 use futures::channel::mpsc;
 use futures::StreamExt;
+
 use provider::config::{choose, ProviderChoice};
 use worker::*;
 
@@ -24,6 +26,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
             console_log!("{}", serde_json::json!({ "event": "turn.received", "turn_id": request.turn_id, "org_id": request.org_id, "chat_id": request.chat_id, "secrets": names }));
             run_turn(request, &env)
         }
+        (Method::Post, "/v1/tools/http") => http_tool::run(req, &env).await,
         _ => error(404, "not_found", "no such route"),
     }
 }

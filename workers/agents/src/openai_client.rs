@@ -27,7 +27,7 @@ enum AttemptError {
 /// Runs the turn to its end, sending every event to `tx`, then closes the channel.
 pub async fn run(config: &ProviderConfig, request: &TurnRequest, tx: &UnboundedSender<AgentEvent>) {
     let mut retry = RetryState::new();
-    let mut model = config.model.clone();
+    let mut model = config.first_model(request.cheaper_model).to_owned();
     loop {
         match attempt(config, &model, request, tx).await {
             Ok(()) => break,
@@ -130,7 +130,7 @@ fn stream_failure(acc: &StreamAccumulator, failure: Failure, code: &'static str,
 }
 
 fn build_request(config: &ProviderConfig, model: &str, request: &TurnRequest) -> Result<Request> {
-    let body = completion_body(model, &request.messages, &request.tools).to_string();
+    let body = completion_body(model, &request.messages, &request.tools, &request.tool_steps).to_string();
     let headers = Headers::new();
     headers.set("Content-Type", "application/json")?;
     headers.set("Accept", "text/event-stream")?;

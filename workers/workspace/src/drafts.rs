@@ -61,10 +61,12 @@ fn parse_draft_id(raw: &str) -> Option<i64> {
 }
 
 impl Workspace {
-    /// `POST /leads/{id}/drafts` with `{ "client_id", "content" }`: a person writes a draft. The
-    /// quality gate runs at once; a failing draft is stored blocked, with its violations.
+    /// `POST /leads/{id}/drafts` with `{ "client_id", "content" }`: a person (or the agent's
+    /// `draft_message` tool, acting as `agent:{turn}`) writes a draft. The quality gate runs at
+    /// once; a failing draft is stored blocked, with its violations.
     pub(crate) async fn create_draft(&self, lead_id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
+        let origin = if who.starts_with("agent:") { "agent" } else { "human" };
         let new = body_or_return!(req, NewUserMessage::from_body);
         let report = quality_gate::check(&new.content, &self.settings()?.gate);
         let state = initial_state(report.verdict);
@@ -76,8 +78,8 @@ impl Workspace {
                 return Ok(None);
             }
             sql.exec(
-                "INSERT INTO drafts (lead_id, content, origin, state, gate_verdict, risk_score, violations, created_by, created_at, updated_at) VALUES (?, ?, 'human', ?, ?, ?, ?, ?, ?, ?)",
-                vec![lead.as_str().into(), new.content.as_str().into(), state.as_str().into(), verdict.as_str().into(), i64::from(report.risk_score).into(), violations.into(), who.as_str().into(), now.into(), now.into()],
+                "INSERT INTO drafts (lead_id, content, origin, state, gate_verdict, risk_score, violations, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![lead.as_str().into(), new.content.as_str().into(), origin.into(), state.as_str().into(), verdict.as_str().into(), i64::from(report.risk_score).into(), violations.into(), who.as_str().into(), now.into(), now.into()],
             )?;
             #[derive(Deserialize)]
             struct Id {

@@ -15,13 +15,13 @@ mod audit_log;
 mod drafts;
 mod handlers;
 mod import;
+mod knowledge;
 mod lead_actions;
 mod outbox;
 mod request;
 mod schema;
 mod store;
 mod suppressions;
-mod zones;
 
 use runtime_support::responses;
 use runtime_support::transaction::transaction;
@@ -42,13 +42,13 @@ async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
 pub struct Workspace {
     state: State,
     /// Time-zone rules from the runtime, shared with transaction closures.
-    zones: Rc<zones::IntlZones>,
+    zones: Rc<runtime_support::zones::IntlZones>,
     migrated: Cell<bool>,
 }
 
 impl DurableObject for Workspace {
     fn new(state: State, _env: Env) -> Self {
-        Workspace { state, zones: Rc::new(zones::IntlZones::default()), migrated: Cell::new(false) }
+        Workspace { state, zones: Rc::new(runtime_support::zones::IntlZones::default()), migrated: Cell::new(false) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -93,6 +93,9 @@ impl Workspace {
             (Method::Get, ["audit", "export"]) => self.audit(&req, true),
             (Method::Post, ["leads", id, "drafts"]) => self.create_draft(id, req).await,
             (Method::Get, ["drafts"]) => self.list_drafts(&req),
+            (Method::Post, ["knowledge"]) => self.ingest_document(req).await,
+            (Method::Get, ["knowledge"]) => self.list_documents(),
+            (Method::Get | Method::Post, ["knowledge", "search"]) => self.search_knowledge(req).await,
             (Method::Post, ["drafts", id, action @ ("approve" | "reject" | "send")]) => {
                 let (id, action) = (id.to_string(), action.to_string());
                 self.act_on_draft(&id, &action, req).await

@@ -89,4 +89,14 @@ pub const MIGRATIONS: &[&str] = &[
         lifted_at INTEGER
     );
     CREATE INDEX suppressions_by_lead ON suppressions (lead_id, id);",
+    // v5: the org's knowledge base: documents, and their chunks indexed with FTS5 (BM25).
+    "CREATE TABLE knowledge_documents (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        chunks INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE VIRTUAL TABLE knowledge_chunks USING fts5(title, text, document_id UNINDEXED, chunk_id UNINDEXED);",
 ];

@@ -1,0 +1,26 @@
+//! Per-org rate limits over fixed windows in D1: one atomic upsert counts the call and returns
+//! the count, so concurrent callers cannot both slip under the limit.
+
+use crate::{first, int, text};
+use domain::ids::OrgId;
+use domain::ApiError;
+use serde::Deserialize;
+use worker::D1Database;
+
+/// Counts one call in `bucket` for the current window of `window_ms`; `Ok(false)` when the
+/// call is over `limit` (it is counted all the same, so hammering does not help).
+pub async fn take(db: &D1Database, org: &OrgId, bucket: &str, window_ms: i64, limit: i64, now_ms: i64) -> Result<bool, ApiError> {
+    #[derive(Deserialize)]
+    struct Row {
+        count: i64,
+    }
+    let window = now_ms.div_euclid(window_ms.max(1));
+    let row: Option<Row> = first(
+        db,
+        "INSERT INTO rate_windows (org_id, bucket, window, count) VALUES (?1, ?2, ?3, 1) \
+         ON CONFLICT (org_id, bucket, window) DO UPDATE SET count = count + 1 RETURNING count",
+        &[text(org.as_str()), text(bucket), int(window)],
+    )
+    .await?;
+    Ok(row.is_some_and(|r| r.count <= limit))
+}

@@ -1,0 +1,68 @@
+//! The agent runtime's routes: deciding a parked tool call, and the HTTP endpoints an org's
+//! admins define for the `http_request` tool (stored in D1).
+
+use super::{json, require_json};
+use crate::error::unavailable;
+use crate::identity::Identity;
+use domain::endpoint::Endpoint;
+use domain::ids::{chat_object_name, ChatId};
+use domain::tool_steps::Decision;
+use domain::ApiError;
+use serde::Deserialize;
+use serde_json::json;
+use tenancy_store::{int, text};
+use wasm_bindgen::JsValue;
+use worker::{D1Database, Env, Method, Request, RequestInit, Response};
+
+/// `POST /v1/chats/{id}/approvals/{approval}` (admins): the decision is validated here and
+/// the approver's identity added, never taken from the client.
+pub async fn decide(who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env) -> Result<Response, ApiError> {
+    require_json(&req)?;
+    let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let decision = Decision::from_body(&body)?;
+    let forwarded = json!({ "decision": if decision.approve { "approve" } else { "deny" }, "note": decision.note, "decided_by": who.user_id });
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&forwarded.to_string())));
+    let inner = Request::new_with_init(&format!("https://chat/approvals/{approval}"), &init).map_err(|e| unavailable("chat_controller", e))?;
+    let ns = env.durable_object("CHAT_CONTROLLER").map_err(|e| unavailable("chat_controller", e))?;
+    let stub = ns.get_by_name(&chat_object_name(&who.org, chat)).map_err(|e| unavailable("chat_controller", e))?;
+    stub.fetch_with_request(inner).await.map_err(|e| unavailable("chat_controller", e))
+}
+
+#[derive(Deserialize)]
+struct EndpointRow {
+    definition: String,
+}
+
+pub async fn list_endpoints(db: &D1Database, who: &Identity) -> Result<Response, ApiError> {
+    let rows: Vec<EndpointRow> = tenancy_store::all(db, "SELECT definition FROM tool_endpoints WHERE org_id = ?1 ORDER BY name", &[text(who.org.as_str())]).await?;
+    let endpoints: Vec<Endpoint> = rows.iter().filter_map(|r| serde_json::from_str(&r.definition).ok()).collect();
+    json(200, &json!({ "endpoints": endpoints }))
+}
+
+/// Creates or replaces an endpoint.
+pub async fn put_endpoint(db: &D1Database, who: &Identity, name: &str, mut req: Request, now_ms: i64) -> Result<Response, ApiError> {
+    require_json(&req)?;
+    let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let endpoint = Endpoint::from_body(name, &body)?;
+    let definition = serde_json::to_string(&endpoint).map_err(|e| unavailable("json", e))?;
+    tenancy_store::run(
+        db,
+        "INSERT INTO tool_endpoints (org_id, name, definition, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (org_id, name) DO UPDATE SET definition = excluded.definition, created_by = excluded.created_by, created_at = excluded.created_at",
+        &[text(who.org.as_str()), text(name), text(&definition), text(&who.user_id), int(now_ms)],
+    )
+    .await?;
+    json(200, &endpoint)
+}
+
+pub async fn delete_endpoint(db: &D1Database, who: &Identity, name: &str) -> Result<Response, ApiError> {
+    let res = tenancy_store::stmt(db, "DELETE FROM tool_endpoints WHERE org_id = ?1 AND name = ?2", &[text(who.org.as_str()), text(name)])?
+        .run()
+        .await
+        .map_err(tenancy_store::unavailable)?;
+    if res.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0) == 0 {
+        return Err(ApiError::NotFound);
+    }
+    json(200, &json!({ "deleted": name }))
+}
