@@ -5,6 +5,7 @@
 
 import { initWorkspace, showWorkspace } from "/workspace.js";
 import { authedFetch, isDevelopmentSignIn, socketTicket } from "/session.js";
+import { initAgentPanel, openAgentPanel, onAgentEvent } from "/agent_panel.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -79,6 +80,7 @@ async function openChat(id, title) {
   render();
   await catchUp(generation);
   if (generation !== state.generation) return;
+  openAgentPanel(id).catch((err) => showError(`Approvals unavailable: ${err.message}`));
   $("input").disabled = false;
   $("send").disabled = false;
   connect(generation);
@@ -165,6 +167,10 @@ function onEvent(event) {
     case "turn":
       onTurn(event.turn);
       break;
+    case "tool":
+    case "approval":
+      onAgentEvent(event);
+      break;
     case "hello":
       if (event.partial) state.streaming = { turnId: event.partial.turn_id, deltas: event.partial.deltas, text: event.partial.text };
       for (const t of event.active_turns) onTurn(t);
@@ -180,7 +186,8 @@ function onTurn(turn) {
     setTurnStatus("running", "Agent is replying…");
     if (state.streaming?.turnId === turn.id && state.streaming.deltas > 0) state.streaming = { turnId: turn.id, deltas: 0, text: "" };
   }
-  if (turn.state === "done") setTurnStatus("done", `Reply finished${turn.model ? ` (${turn.model})` : ""}`);
+  if (turn.state === "awaiting_approval") setTurnStatus("waiting", "Waiting for a person to approve a tool call…");
+  if (turn.state === "done") setTurnStatus("done", `Reply finished${turn.model ? ` (${turn.model})` : ""}${turn.tier ? ` · ${turn.tier}` : ""}`);
   if (turn.state === "failed") {
     if (state.streaming?.turnId === turn.id) state.streaming = null;
     setTurnStatus("failed", `Turn failed: ${turn.error?.message || "unknown error"}`);
@@ -306,6 +313,11 @@ initWorkspace();
     const me = await api("GET", "/v1/me");
     const dev = await isDevelopmentSignIn();
     $("who").textContent = `${me.user_id} · ${me.org_id} · ${me.role}${dev ? " (development sign-in)" : ""}`;
+    initAgentPanel(api);
+    api("GET", "/v1/org/usage").then((u) => {
+      $("tier").textContent = `AI budget: ${u.tier}`;
+      $("tier").dataset.tier = u.tier;
+    }).catch(() => {});
     await loadChats();
   } catch (err) {
     showError(`Parley is unavailable: ${err.message}`);

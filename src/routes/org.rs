@@ -36,9 +36,13 @@ pub async fn usage(db: &D1Database, who: &Identity, now_ms: i64) -> Result<Respo
     let today = tenancy_store::usage::messages_today(db, &who.org, now_ms).await?;
     let active = tenancy_store::active_turns::elsewhere(db, &who.org, "", now_ms).await?;
     let standing = tenancy::standing(db, who).await?;
+    let (spent, budget) = tenancy_store::budget::spend(db, &who.org, now_ms).await?;
     json(
         200,
         &json!({
+            "tier": domain::budget::tier(spent, budget).as_str(),
+            "ai_budget_micros": budget,
+            "spent_micros": spent,
             "period": { "start": period.period_start, "end": period.period_end },
             "messages": period.messages,
             "tokens_in": period.tokens_in,

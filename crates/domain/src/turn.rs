@@ -124,6 +124,12 @@ pub struct TurnView {
     pub model: Option<String>,
     pub tokens_in: i64,
     pub tokens_out: i64,
+    /// The org's budget tier when the turn ran (`GREEN`, `YELLOW`, `RED`).
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// What the turn's model calls cost, in micro-dollars.
+    #[serde(default)]
+    pub cost_micros: i64,
 }
 
 /// Why a turn failed.

@@ -5,6 +5,7 @@
 //! (`billing`, `auth`, `domain`) and only carried out here.
 
 pub mod active_turns;
+pub mod budget;
 pub mod rate;
 pub mod security_events;
 pub mod secrets;

@@ -18,6 +18,8 @@ pub struct PeriodUsage {
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub tool_calls: i64,
+    /// What the period's turns cost, in micro-dollars (from the configured model prices).
+    pub cost_micros: i64,
 }
 
 #[derive(Deserialize)]
@@ -41,14 +43,23 @@ pub const ORG_SUBSCRIPTION_SQL: &str = "SELECT s.* FROM subscriptions s \
      WHERE s.org_id = ?1 OR c.org_id = ?1 \
      ORDER BY (s.status IN ('active', 'trialing', 'past_due')) DESC, s.source_created DESC, s.updated_at DESC";
 
+/// What to add to a period's counters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Increment {
+    pub messages: i64,
+    pub tokens: (i64, i64),
+    pub tool_calls: i64,
+    pub cost_micros: i64,
+}
+
 /// Adds to the period's counters.
-pub async fn add(db: &D1Database, org: &OrgId, period: &Period, messages: i64, tokens: (i64, i64), tool_calls: i64) -> Result<(), ApiError> {
+pub async fn add(db: &D1Database, org: &OrgId, period: &Period, by: Increment) -> Result<(), ApiError> {
     run(
         db,
-        "INSERT INTO usage_periods (org_id, period_start, period_end, messages, tokens_in, tokens_out, tool_calls) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+        "INSERT INTO usage_periods (org_id, period_start, period_end, messages, tokens_in, tokens_out, tool_calls, cost_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
          ON CONFLICT (org_id, period_start) DO UPDATE SET messages = messages + excluded.messages, tokens_in = tokens_in + excluded.tokens_in, \
-         tokens_out = tokens_out + excluded.tokens_out, tool_calls = tool_calls + excluded.tool_calls",
-        &[text(org.as_str()), int(period.start_ms), int(period.end_ms), int(messages), int(tokens.0), int(tokens.1), int(tool_calls)],
+         tokens_out = tokens_out + excluded.tokens_out, tool_calls = tool_calls + excluded.tool_calls, cost_micros = cost_micros + excluded.cost_micros",
+        &[text(org.as_str()), int(period.start_ms), int(period.end_ms), int(by.messages), int(by.tokens.0), int(by.tokens.1), int(by.tool_calls), int(by.cost_micros)],
     )
     .await
 }
@@ -56,7 +67,7 @@ pub async fn add(db: &D1Database, org: &OrgId, period: &Period, messages: i64, t
 /// Counts one accepted user message: in the period and in today's counter.
 pub async fn add_message(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<(), ApiError> {
     let period = current_period(db, org, now_ms).await?;
-    add(db, org, &period, 1, (0, 0), 0).await?;
+    add(db, org, &period, Increment { messages: 1, ..Default::default() }).await?;
     run(
         db,
         "INSERT INTO usage_days (org_id, day, messages) VALUES (?1, ?2, 1) ON CONFLICT (org_id, day) DO UPDATE SET messages = messages + 1",
@@ -65,10 +76,10 @@ pub async fn add_message(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<()
     .await
 }
 
-/// Records what a finished turn used.
-pub async fn add_turn(db: &D1Database, org: &OrgId, now_ms: i64, tokens: (i64, i64), tool_calls: i64) -> Result<(), ApiError> {
+/// Records what a turn used (tokens, tool calls, cost).
+pub async fn add_turn(db: &D1Database, org: &OrgId, now_ms: i64, by: Increment) -> Result<(), ApiError> {
     let period = current_period(db, org, now_ms).await?;
-    add(db, org, &period, 0, tokens, tool_calls).await
+    add(db, org, &period, by).await
 }
 
 /// The org's usage in its current period (zeros when nothing was used yet).
@@ -76,7 +87,7 @@ pub async fn in_current_period(db: &D1Database, org: &OrgId, now_ms: i64) -> Res
     let period = current_period(db, org, now_ms).await?;
     let row: Option<PeriodUsage> = first(
         db,
-        "SELECT period_start, period_end, messages, tokens_in, tokens_out, tool_calls FROM usage_periods WHERE org_id = ?1 AND period_start = ?2",
+        "SELECT period_start, period_end, messages, tokens_in, tokens_out, tool_calls, cost_micros FROM usage_periods WHERE org_id = ?1 AND period_start = ?2",
         &[text(org.as_str()), int(period.start_ms)],
     )
     .await?;

@@ -14,6 +14,7 @@ use runtime_support::responses;
 pub(crate) mod schema;
 mod sockets;
 pub(crate) mod steps;
+mod summaries;
 pub(crate) mod store;
 mod tool_runner;
 mod turn_runner;
@@ -105,6 +106,7 @@ impl ChatController {
             (Method::Get, "/turns") => self.list_turns(&req),
             (Method::Get, "/approvals") => self.list_approvals(),
             (Method::Get, "/artifacts") => self.list_artifacts(),
+            (Method::Get, "/summary") => self.latest_summary(),
             (Method::Post, p) if p.starts_with("/approvals/") => {
                 let id = p.trim_start_matches("/approvals/").to_owned();
                 self.decide(&id, req).await

@@ -19,7 +19,7 @@ pub(super) enum ModelOutcome {
     /// The final answer.
     Reply { content: String, model: String },
     /// Tool calls to make before asking the model again: `(call id, tool name, arguments)`.
-    ToolCalls { calls: Vec<(String, String, String)> },
+    ToolCalls { calls: Vec<(String, String, String)>, model: String },
 }
 
 /// A model call that failed, with a stable code.
@@ -110,7 +110,7 @@ impl ChatController {
             AgentEvent::Done { content, model, .. } => Some(Ok(if state.calls.is_empty() {
                 ModelOutcome::Reply { content, model }
             } else {
-                ModelOutcome::ToolCalls { calls: std::mem::take(&mut state.calls) }
+                ModelOutcome::ToolCalls { calls: std::mem::take(&mut state.calls), model }
             })),
             AgentEvent::Error { code, message } => Some(Err(Failure { code: agent_error_code(&code), message: format!("{code}: {message}") })),
         }

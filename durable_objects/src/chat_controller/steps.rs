@@ -2,6 +2,7 @@
 //! Synchronous, like `store`: callers compose them inside one transaction.
 
 use domain::agent_protocol::ToolExchange;
+use domain::summary::Summary;
 use domain::tool_steps::StepState;
 use serde::{Deserialize, Serialize};
 use worker::{Result, SqlStorage};
@@ -177,4 +178,32 @@ pub struct ArtifactRow {
 
 pub fn artifacts(sql: &SqlStorage, limit: u32) -> Result<Vec<ArtifactRow>> {
     sql.exec("SELECT id, turn_id, step, kind, title, body, created_at FROM artifacts ORDER BY id DESC LIMIT ?", vec![i64::from(limit).into()])?.to_array()
+}
+
+#[derive(Deserialize)]
+struct SummaryRow {
+    version: i64,
+    message_cursor: i64,
+    text: String,
+    pinned: String,
+}
+
+/// The newest rolling summary, if any.
+pub fn latest_summary(sql: &SqlStorage) -> Result<Option<Summary>> {
+    let rows: Vec<SummaryRow> = sql.exec("SELECT version, message_cursor, text, pinned FROM summaries ORDER BY version DESC LIMIT 1", None)?.to_array()?;
+    Ok(rows.into_iter().next().map(|r| Summary {
+        version: r.version as u32,
+        message_cursor: r.message_cursor,
+        text: r.text,
+        pinned: serde_json::from_str(&r.pinned).unwrap_or_default(),
+    }))
+}
+
+/// Stores a new summary version (kept: older versions stay for inspection).
+pub fn insert_summary(sql: &SqlStorage, s: &Summary, now: i64) -> Result<()> {
+    sql.exec(
+        "INSERT INTO summaries (version, message_cursor, text, pinned, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (version) DO NOTHING",
+        vec![i64::from(s.version).into(), s.message_cursor.into(), s.text.as_str().into(), serde_json::to_string(&s.pinned).unwrap_or_else(|_| "[]".into()).into(), now.into()],
+    )?;
+    Ok(())
 }

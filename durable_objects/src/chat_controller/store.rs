@@ -95,6 +95,8 @@ pub struct TurnRow {
     pub model: Option<String>,
     pub tokens_in: i64,
     pub tokens_out: i64,
+    pub tier: Option<String>,
+    pub cost_micros: i64,
 }
 
 impl TurnRow {
@@ -114,11 +116,13 @@ impl TurnRow {
             model: self.model.clone(),
             tokens_in: self.tokens_in,
             tokens_out: self.tokens_out,
+            tier: self.tier.clone(),
+            cost_micros: self.cost_micros,
         }
     }
 }
 
-const TURN_COLUMNS: &str = "id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out";
+const TURN_COLUMNS: &str = "id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out, tier, cost_micros";
 
 fn turns(sql: &SqlStorage, query: &str, bindings: Vec<V>) -> Result<Vec<TurnRow>> {
     sql.exec(query, bindings)?.to_array()
@@ -188,10 +192,25 @@ pub fn update_turn(sql: &SqlStorage, id: &str, u: TurnUpdate<'_>, now: i64) -> R
     Ok(())
 }
 
-/// Adds a model call's tokens to the turn's totals.
-pub fn add_turn_tokens(sql: &SqlStorage, id: &str, tokens: (i64, i64)) -> Result<()> {
-    sql.exec("UPDATE turns SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ? WHERE id = ?", vec![tokens.0.into(), tokens.1.into(), id.into()])?;
+/// Adds a model call's tokens and cost to the turn's totals.
+pub fn add_turn_usage(sql: &SqlStorage, id: &str, tokens: (i64, i64), cost_micros: u64) -> Result<()> {
+    sql.exec(
+        "UPDATE turns SET tokens_in = tokens_in + ?, tokens_out = tokens_out + ?, cost_micros = cost_micros + ? WHERE id = ?",
+        vec![tokens.0.into(), tokens.1.into(), (cost_micros.min(i64::MAX as u64) as i64).into(), id.into()],
+    )?;
     Ok(())
+}
+
+/// Records the budget tier the turn runs under.
+pub fn set_turn_tier(sql: &SqlStorage, id: &str, tier: &str) -> Result<()> {
+    sql.exec("UPDATE turns SET tier = ? WHERE id = ?", vec![tier.into(), id.into()])?;
+    Ok(())
+}
+
+/// The message at `seq`, if any.
+pub fn message_at(sql: &SqlStorage, seq: i64) -> Result<Option<MessageView>> {
+    let q = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq = ?");
+    Ok(messages(sql, &q, vec![seq.into()])?.into_iter().next())
 }
 
 pub fn schedule_set(sql: &SqlStorage, kind: &str, due_at: i64) -> Result<()> {

@@ -8,6 +8,7 @@
 use super::turn_runner::TurnRun;
 use super::{sockets, steps, ChatController};
 use domain::agent_protocol::ToolSpec;
+use domain::context::KnowledgeSnippet;
 use domain::endpoint::{render, Endpoint, RenderedCall};
 use domain::events::ChatEvent;
 use domain::tool_steps::{unrun_result, ApprovalView, StepState};
@@ -99,6 +100,7 @@ impl ChatController {
         let Some(row) = steps::step(&sql, &run.turn_id, step)? else { return Ok(()) };
         steps::set_step(&sql, &run.turn_id, step, StepState::Running, None, Some("running"), Self::now())?;
         self.broadcast_step(run, step)?;
+        run.tool_calls += 1;
         let outcome = match tools::parse_call(&row.tool, &row.arguments) {
             Ok(call) => self.execute(run, step, call).await,
             Err(e) => ran(false, format!("ERROR: {e}"), "invalid arguments"),
@@ -238,6 +240,15 @@ impl ChatController {
         self.broadcast_step(run, step)?;
         sockets::broadcast(&self.state, &ChatEvent::Approval { approval });
         Ok(())
+    }
+
+    /// The org's best `limit` knowledge passages for `query`.
+    pub(super) async fn workspace_search(&self, run: &TurnRun, query: &str, limit: u32) -> std::result::Result<Vec<KnowledgeSnippet>, String> {
+        if domain::knowledge::fts_query(query).is_none() {
+            return Ok(Vec::new());
+        }
+        let v = self.workspace_call(run, "POST", "/knowledge/search", Some(json!({ "query": query, "limit": limit }))).await?;
+        Ok(serde_json::from_value(v["results"].clone()).unwrap_or_default())
     }
 
     /// A JSON call to the org's Workspace object.

@@ -6,7 +6,8 @@
 use super::model_call::{failure, Failure, ModelOutcome};
 use super::{sockets, steps, store, ChatController};
 use domain::agent_protocol::{TurnRequest, TurnSecret};
-use domain::context::{assemble, conversation_for, ContextBudget};
+use domain::budget::{routing, tier, turn_cost_micros, ModelChoice, Tier};
+use domain::context::{approx_tokens, conversation_for, pack, ContextBudget, ContextInputs, KnowledgeSnippet, SYSTEM_PROMPT};
 use domain::events::{ChatEvent, PartialReply};
 use domain::ids::{ChatId, OrgId};
 use domain::message::Role;
@@ -19,6 +20,8 @@ use worker::*;
 
 /// How much of the log is read to assemble a turn's context.
 const CONTEXT_LOG_LIMIT: u32 = 200;
+/// The least context a turn gets, however many tokens its tool steps take.
+const MIN_CONTEXT_TOKENS: usize = 400;
 /// The schedule entry that expires approvals nobody decided.
 pub(super) const EXPIRE_APPROVALS: &str = "expire_approvals";
 
@@ -40,6 +43,16 @@ pub(super) struct TurnRun {
     pub secrets: Vec<TurnSecret>,
     /// Tokens used by this run's model calls.
     pub tokens: (i64, i64),
+    /// What this run's model calls cost, in micro-dollars.
+    pub cost_micros: u64,
+    /// Tool calls this run made.
+    pub tool_calls: i64,
+    /// The org's budget tier when the turn started, and what it routes to.
+    pub tier: Tier,
+    pub cheaper_model: bool,
+    pub context: ContextBudget,
+    /// Knowledge retrieved for the message the turn answers.
+    pub knowledge: Vec<KnowledgeSnippet>,
 }
 
 /// Resets the draining flag however the drain ends.
@@ -74,6 +87,10 @@ impl ChatController {
             self.drain_turns().await?;
             // The drain ran every queued turn it could, including any an expiry just resumed.
             store::schedule_remove(&sql, RUN_TURNS)?;
+            // Summaries are written here, in the same alarm, rather than scheduled for "now".
+            if let Err(e) = self.summarize_if_due().await {
+                console_error!("summary: {e}");
+            }
         }
         if let Some(at) = steps::next_expiry(&sql)? {
             store::schedule_set(&sql, EXPIRE_APPROVALS, at)?;
@@ -132,13 +149,38 @@ impl ChatController {
         let org_id = store::meta_get(&sql, "org_id")?.unwrap_or_default();
         let chat_id = store::meta_get(&sql, "chat_id")?.unwrap_or_default();
         let tenant = self.tenant(&org_id, &chat_id);
-        let mut run = TurnRun { turn_id: turn.id.clone(), trigger_seq: turn.trigger_seq, attempts, org_id, chat_id, tenant, secrets: Vec::new(), tokens: (0, 0) };
+        let mut run = TurnRun {
+            turn_id: turn.id.clone(),
+            trigger_seq: turn.trigger_seq,
+            attempts,
+            org_id,
+            chat_id,
+            tenant,
+            secrets: Vec::new(),
+            tokens: (0, 0),
+            cost_micros: 0,
+            tool_calls: 0,
+            tier: Tier::Green,
+            cheaper_model: false,
+            context: ContextBudget::default(),
+            knowledge: Vec::new(),
+        };
         if let Some(t) = &run.tenant {
             if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()).await {
                 console_error!("turn {}: could not mark the turn active: {e}", run.turn_id);
             }
             run.secrets = self.granted_secrets(t, &run.turn_id).await;
+            // The budget tier picks the model and the context size for the whole turn.
+            match tenancy_store::budget::spend(&t.db, &t.org, Self::now()).await {
+                Ok((spent, budget)) => run.tier = tier(spent, budget),
+                Err(e) => console_error!("turn {}: budget unavailable, staying GREEN: {e}", run.turn_id),
+            }
         }
+        let route = routing(run.tier, ContextBudget::default());
+        run.cheaper_model = route.model == ModelChoice::Cheaper;
+        run.context = route.context;
+        store::set_turn_tier(&sql, &run.turn_id, run.tier.as_str())?;
+        run.knowledge = self.retrieve_knowledge(&run).await;
         let ended = self.step_until_settled(&mut run).await;
         *self.partial.borrow_mut() = None;
         let parked = matches!(ended, Ok(None));
@@ -152,7 +194,8 @@ impl ChatController {
         }
         if let Some(t) = &run.tenant {
             // Usage and the in-flight mark are bookkeeping: a failure is logged, never fatal.
-            if let Err(e) = tenancy_store::usage::add_turn(&t.db, &t.org, Self::now(), run.tokens, 0).await {
+            let used = tenancy_store::usage::Increment { messages: 0, tokens: run.tokens, tool_calls: run.tool_calls, cost_micros: run.cost_micros as i64 };
+            if let Err(e) = tenancy_store::usage::add_turn(&t.db, &t.org, Self::now(), used).await {
                 console_error!("turn {}: could not record usage: {e}", run.turn_id);
             }
             if !parked {
@@ -187,10 +230,16 @@ impl ChatController {
                     *self.partial.borrow_mut() = Some(PartialReply { turn_id: run.turn_id.clone(), deltas: 0, text: String::new() });
                     let (outcome, tokens) = self.call_agent(&request).await;
                     run.tokens = (run.tokens.0 + tokens.0, run.tokens.1 + tokens.1);
-                    store::add_turn_tokens(&sql, &run.turn_id, tokens)?;
+                    let model = match &outcome {
+                        Ok(ModelOutcome::Reply { model, .. } | ModelOutcome::ToolCalls { model, .. }) => model.as_str(),
+                        Err(_) => "",
+                    };
+                    let cost = self.cost_of(model, tokens);
+                    run.cost_micros = run.cost_micros.saturating_add(cost);
+                    store::add_turn_usage(&sql, &run.turn_id, tokens, cost)?;
                     match outcome {
                         Ok(ModelOutcome::Reply { content, model }) => return Ok(Some(Ok((content, model)))),
-                        Ok(ModelOutcome::ToolCalls { calls }) => {
+                        Ok(ModelOutcome::ToolCalls { calls, .. }) => {
                             let (id, now) = (run.turn_id.clone(), Self::now());
                             transaction(&self.state.storage(), move || {
                                 let model_step = steps::count_model_step(&sql, &id)? - 1;
@@ -204,21 +253,49 @@ impl ChatController {
         }
     }
 
-    /// The model request for the turn's next call: the context, the tool set, and the tool
-    /// calls made so far with their results.
+    /// The model request for the turn's next call: the context (system prompt, rolling
+    /// summary with its pinned facts, retrieved knowledge, recent messages) packed into the
+    /// tier's budget less what the turn's tool steps take, the tool set, and those steps.
     fn request_for(&self, run: &TurnRun, rows: &[steps::StepRow]) -> Result<TurnRequest> {
         let sql = self.state.storage().sql();
         let log = store::recent_messages(&sql, CONTEXT_LOG_LIMIT)?;
+        let summary = steps::latest_summary(&sql)?;
+        let tool_steps: Vec<_> = rows.iter().filter(|r| r.state().is_settled()).map(steps::StepRow::exchange).collect();
+        let steps_cost: usize = tool_steps.iter().map(|t| approx_tokens(&t.arguments) + approx_tokens(&t.result)).sum();
+        let budget = ContextBudget { max_tokens: run.context.max_tokens.saturating_sub(steps_cost).max(MIN_CONTEXT_TOKENS), ..run.context };
+        let conversation = conversation_for(&log, run.trigger_seq);
+        let inputs = ContextInputs { system_prompt: SYSTEM_PROMPT, org_strategy: None, summary: summary.as_ref(), recent: &conversation, knowledge: &run.knowledge, tool_steps: &[] };
         Ok(TurnRequest {
             turn_id: run.turn_id.clone(),
             org_id: run.org_id.clone(),
             chat_id: run.chat_id.clone(),
-            messages: assemble(&conversation_for(&log, run.trigger_seq), ContextBudget::default()),
+            messages: pack(&inputs, budget),
             tools: super::tool_runner::catalog(),
             secrets: run.secrets.clone(),
-            tool_steps: rows.iter().filter(|r| r.state().is_settled()).map(steps::StepRow::exchange).collect(),
-            cheaper_model: false,
+            tool_steps,
+            cheaper_model: run.cheaper_model,
         })
+    }
+
+    /// What a model call cost under the configured prices (`MODEL_PRICES`, USD per million
+    /// tokens by model, with an optional `default`); 0 when no price applies.
+    fn cost_of(&self, model: &str, tokens: (i64, i64)) -> u64 {
+        let raw = self.env.var("MODEL_PRICES").map(|v| v.to_string()).unwrap_or_default();
+        let Ok(prices) = domain::budget::parse_prices(if raw.trim().is_empty() { "{}" } else { &raw }) else { return 0 };
+        prices.get(model).or_else(|| prices.get("default")).map_or(0, |p| turn_cost_micros(p, tokens.0.max(0) as u64, tokens.1.max(0) as u64))
+    }
+
+    /// Knowledge for the message the turn answers: the org's best three passages for it.
+    async fn retrieve_knowledge(&self, run: &TurnRun) -> Vec<KnowledgeSnippet> {
+        let sql = self.state.storage().sql();
+        let Ok(Some(trigger)) = store::message_at(&sql, run.trigger_seq) else { return Vec::new() };
+        match self.workspace_search(run, &trigger.content, 3).await {
+            Ok(found) => found,
+            Err(e) => {
+                console_warn!("turn {}: knowledge retrieval skipped: {e}", run.turn_id);
+                Vec::new()
+            }
+        }
     }
 
     /// Parks the turn on its pending approvals and schedules their expiry.
