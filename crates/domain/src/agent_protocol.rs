@@ -32,6 +32,26 @@ pub struct TurnRequest {
     /// Use the org's cheaper model (the budget tier says so).
     #[serde(default)]
     pub cheaper_model: bool,
+    /// Offer the agent's fixed tool set (the agents worker declares it); off for summaries.
+    #[serde(default)]
+    pub use_tools: bool,
+    /// When set, the agents worker assembles `messages` itself from this: it retrieves the
+    /// org's knowledge for the message the turn answers and packs everything into the budget
+    /// (`context::pack`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextSource>,
+}
+
+/// What a turn's context is assembled from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextSource {
+    /// The conversation in reading order, ending with the message the turn answers.
+    pub conversation: Vec<crate::message::MessageView>,
+    pub summary: Option<crate::summary::Summary>,
+    pub max_messages: usize,
+    pub max_tokens: usize,
+    /// Text to retrieve knowledge for (the message the turn answers).
+    pub retrieve_for: Option<String>,
 }
 
 /// A tool call the model made earlier in the turn, with the result it got back. Calls made in

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod schedule;
 pub mod secret;
 pub mod summary;
+pub mod tool_protocol;
 pub mod tool_steps;
 pub mod turn;
 

@@ -207,11 +207,6 @@ pub fn set_turn_tier(sql: &SqlStorage, id: &str, tier: &str) -> Result<()> {
     Ok(())
 }
 
-/// The message at `seq`, if any.
-pub fn message_at(sql: &SqlStorage, seq: i64) -> Result<Option<MessageView>> {
-    let q = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE seq = ?");
-    Ok(messages(sql, &q, vec![seq.into()])?.into_iter().next())
-}
 
 pub fn schedule_set(sql: &SqlStorage, kind: &str, due_at: i64) -> Result<()> {
     sql.exec(

@@ -38,6 +38,8 @@ impl ChatController {
             secrets: Vec::new(),
             tool_steps: Vec::new(),
             cheaper_model: true,
+            use_tools: false,
+            context: None,
         };
         let (outcome, _) = self.call_agent(&turn).await;
         let text = match outcome {

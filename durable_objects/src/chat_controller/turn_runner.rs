@@ -7,7 +7,8 @@ use super::model_call::{failure, Failure, ModelOutcome};
 use super::{sockets, steps, store, ChatController};
 use domain::agent_protocol::{TurnRequest, TurnSecret};
 use domain::budget::{routing, tier, turn_cost_micros, ModelChoice, Tier};
-use domain::context::{approx_tokens, conversation_for, pack, ContextBudget, ContextInputs, KnowledgeSnippet, SYSTEM_PROMPT};
+use domain::agent_protocol::ContextSource;
+use domain::context::{approx_tokens, conversation_for, ContextBudget};
 use domain::events::{ChatEvent, PartialReply};
 use domain::ids::{ChatId, OrgId};
 use domain::message::Role;
@@ -51,8 +52,6 @@ pub(super) struct TurnRun {
     pub tier: Tier,
     pub cheaper_model: bool,
     pub context: ContextBudget,
-    /// Knowledge retrieved for the message the turn answers.
-    pub knowledge: Vec<KnowledgeSnippet>,
 }
 
 /// Resets the draining flag however the drain ends.
@@ -163,7 +162,6 @@ impl ChatController {
             tier: Tier::Green,
             cheaper_model: false,
             context: ContextBudget::default(),
-            knowledge: Vec::new(),
         };
         if let Some(t) = &run.tenant {
             if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()).await {
@@ -180,7 +178,6 @@ impl ChatController {
         run.cheaper_model = route.model == ModelChoice::Cheaper;
         run.context = route.context;
         store::set_turn_tier(&sql, &run.turn_id, run.tier.as_str())?;
-        run.knowledge = self.retrieve_knowledge(&run).await;
         let ended = self.step_until_settled(&mut run).await;
         *self.partial.borrow_mut() = None;
         let parked = matches!(ended, Ok(None));
@@ -253,27 +250,35 @@ impl ChatController {
         }
     }
 
-    /// The model request for the turn's next call: the context (system prompt, rolling
-    /// summary with its pinned facts, retrieved knowledge, recent messages) packed into the
-    /// tier's budget less what the turn's tool steps take, the tool set, and those steps.
+    /// The model request for the turn's next call: what its context is assembled from (the
+    /// conversation, the rolling summary with its pinned facts, the tier's budget less what
+    /// the turn's tool steps take, and the message to retrieve knowledge for), the tool set,
+    /// and the tool steps so far. The agents worker retrieves and packs.
     fn request_for(&self, run: &TurnRun, rows: &[steps::StepRow]) -> Result<TurnRequest> {
         let sql = self.state.storage().sql();
         let log = store::recent_messages(&sql, CONTEXT_LOG_LIMIT)?;
-        let summary = steps::latest_summary(&sql)?;
         let tool_steps: Vec<_> = rows.iter().filter(|r| r.state().is_settled()).map(steps::StepRow::exchange).collect();
         let steps_cost: usize = tool_steps.iter().map(|t| approx_tokens(&t.arguments) + approx_tokens(&t.result)).sum();
-        let budget = ContextBudget { max_tokens: run.context.max_tokens.saturating_sub(steps_cost).max(MIN_CONTEXT_TOKENS), ..run.context };
         let conversation = conversation_for(&log, run.trigger_seq);
-        let inputs = ContextInputs { system_prompt: SYSTEM_PROMPT, org_strategy: None, summary: summary.as_ref(), recent: &conversation, knowledge: &run.knowledge, tool_steps: &[] };
+        let retrieve_for = conversation.last().map(|m| m.content.clone());
+        let context = ContextSource {
+            conversation,
+            summary: steps::latest_summary(&sql)?,
+            max_messages: run.context.max_messages,
+            max_tokens: run.context.max_tokens.saturating_sub(steps_cost).max(MIN_CONTEXT_TOKENS),
+            retrieve_for,
+        };
         Ok(TurnRequest {
             turn_id: run.turn_id.clone(),
             org_id: run.org_id.clone(),
             chat_id: run.chat_id.clone(),
-            messages: pack(&inputs, budget),
-            tools: super::tool_runner::catalog(),
+            messages: Vec::new(),
+            tools: Vec::new(),
             secrets: run.secrets.clone(),
             tool_steps,
             cheaper_model: run.cheaper_model,
+            use_tools: true,
+            context: Some(context),
         })
     }
 
@@ -283,19 +288,6 @@ impl ChatController {
         let raw = self.env.var("MODEL_PRICES").map(|v| v.to_string()).unwrap_or_default();
         let Ok(prices) = domain::budget::parse_prices(if raw.trim().is_empty() { "{}" } else { &raw }) else { return 0 };
         prices.get(model).or_else(|| prices.get("default")).map_or(0, |p| turn_cost_micros(p, tokens.0.max(0) as u64, tokens.1.max(0) as u64))
-    }
-
-    /// Knowledge for the message the turn answers: the org's best three passages for it.
-    async fn retrieve_knowledge(&self, run: &TurnRun) -> Vec<KnowledgeSnippet> {
-        let sql = self.state.storage().sql();
-        let Ok(Some(trigger)) = store::message_at(&sql, run.trigger_seq) else { return Vec::new() };
-        match self.workspace_search(run, &trigger.content, 3).await {
-            Ok(found) => found,
-            Err(e) => {
-                console_warn!("turn {}: knowledge retrieval skipped: {e}", run.turn_id);
-                Vec::new()
-            }
-        }
     }
 
     /// Parks the turn on its pending approvals and schedules their expiry.

@@ -1,75 +1,64 @@
-//! `POST /v1/tools/http`: the agent's HTTP tool makes one call for a Chat Controller. Every
-//! URL, the first and each redirect hop (followed by hand, at most three), passes the egress
-//! guard (`crates/egress`) before a byte is sent; bodies are capped and the call times out.
-//! A refusal is an answer (`refused` names the reason), not an error.
+//! The agent's HTTP tool: one call to an org's endpoint. Every URL, the first and each
+//! redirect hop (followed by hand, at most three), passes the egress guard (`crates/egress`)
+//! before a byte is sent; bodies are capped and the call times out.
 
 use egress::{EgressPolicy, RedirectChain, Refusal, Target};
 use futures::StreamExt;
 use runtime_support::timeout;
-use serde::Deserialize;
-use serde_json::{json, Value};
 use std::time::Duration;
 use worker::*;
 
-#[derive(Deserialize)]
-struct HttpCall {
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: Vec<(String, String)>,
-    body: Option<String>,
-    allowed_hosts: Vec<String>,
+/// How an HTTP tool call ended.
+pub enum HttpResult {
+    /// The egress guard refused it (before sending, or at a redirect hop).
+    Refused(Refusal),
+    /// It could not complete (network error, timeout, a broken body).
+    Failed(String),
+    /// The endpoint answered.
+    Answered { status: u16, body: String, final_url: String },
 }
 
-fn refused(r: &Refusal) -> Result<Response> {
-    Response::from_json(&json!({ "refused": { "code": r.code(), "message": r.to_string() } }))
-}
-
-fn policy(env: &Env, allowed_hosts: Vec<String>) -> EgressPolicy {
-    // Plain http to loopback endpoints is for local development and tests only.
+/// The egress policy for an endpoint's allowlist. Plain http to loopback endpoints is for
+/// local development and tests only (`EGRESS_ALLOW_LOOPBACK_HTTP=local-only`).
+pub fn policy(env: &Env, allowed_hosts: Vec<String>) -> EgressPolicy {
     let loopback = env.var("EGRESS_ALLOW_LOOPBACK_HTTP").map(|v| v.to_string() == "local-only").unwrap_or(false);
     EgressPolicy { allowed_hosts, allow_loopback_http: loopback, ..Default::default() }
 }
 
-pub async fn run(mut req: Request, env: &Env) -> Result<Response> {
-    let call: HttpCall = match req.json().await {
-        Ok(c) => c,
-        Err(e) => return Response::from_json(&json!({ "error": { "code": "malformed_json", "message": e.to_string() } })).map(|r| r.with_status(400)),
-    };
-    let policy = policy(env, call.allowed_hosts.clone());
-    if let Err(r) = egress::check_request_body(&policy, call.body.as_ref().map_or(0, String::len)) {
-        return refused(&r);
+/// Makes one call, every hop checked by the egress guard.
+pub async fn perform(policy: &EgressPolicy, method: &str, url: &str, headers: &[(String, String)], body: Option<&str>) -> HttpResult {
+    if let Err(r) = egress::check_request_body(policy, body.map_or(0, str::len)) {
+        return HttpResult::Refused(r);
     }
-    let mut target = match egress::check(&policy, &call.url) {
+    let mut target = match egress::check(policy, url) {
         Ok(t) => t,
-        Err(r) => return refused(&r),
+        Err(r) => return HttpResult::Refused(r),
     };
     let mut chain = RedirectChain::new();
-    let (mut method, mut body) = (call.method.to_ascii_uppercase(), call.body.clone());
+    let (mut method, mut body) = (method.to_ascii_uppercase(), body.map(str::to_owned));
     let limit = Duration::from_millis(policy.timeout_ms);
     loop {
-        let response = match timeout(send(&target, &method, &call.headers, body.as_deref()), limit).await {
+        let response = match timeout(send(&target, &method, headers, body.as_deref()), limit).await {
             Some(Ok(r)) => r,
-            Some(Err(e)) => return Response::from_json(&json!({ "error": { "code": "request_failed", "message": e.to_string() } })),
-            None => return Response::from_json(&json!({ "error": { "code": "timeout", "message": format!("no answer within {} ms", policy.timeout_ms) } })),
+            Some(Err(e)) => return HttpResult::Failed(e.to_string()),
+            None => return HttpResult::Failed(format!("no answer within {} ms", policy.timeout_ms)),
         };
         let status = response.status_code();
         if (300..400).contains(&status) {
-            let Some(location) = response.headers().get("Location").ok().flatten() else {
-                return finish(response, &target, &policy, limit).await;
-            };
-            target = match egress::next_hop(&policy, &mut chain, &target, &location) {
-                Ok(next) => next,
-                Err(r) => return refused(&r),
-            };
-            // As browsers do: 303, and 301/302 after anything but GET/HEAD, continue as a GET.
-            if status == 303 || (matches!(status, 301 | 302) && !matches!(method.as_str(), "GET" | "HEAD")) {
-                method = "GET".into();
-                body = None;
+            if let Some(location) = response.headers().get("Location").ok().flatten() {
+                target = match egress::next_hop(policy, &mut chain, &target, &location) {
+                    Ok(next) => next,
+                    Err(r) => return HttpResult::Refused(r),
+                };
+                // As browsers do: 303, and 301/302 after anything but GET/HEAD, continue as a GET.
+                if status == 303 || (matches!(status, 301 | 302) && !matches!(method.as_str(), "GET" | "HEAD")) {
+                    method = "GET".into();
+                    body = None;
+                }
+                continue;
             }
-            continue;
         }
-        return finish(response, &target, &policy, limit).await;
+        return finish(response, &target, policy, limit).await;
     }
 }
 
@@ -86,10 +75,9 @@ async fn send(target: &Target, method: &str, headers: &[(String, String)], body:
     Fetch::Request(Request::new_with_init(&target.url(), &init)?).send().await
 }
 
-/// Reads the body up to the cap and answers with status, content type and text.
-async fn finish(mut response: Response, target: &Target, policy: &EgressPolicy, limit: Duration) -> Result<Response> {
+/// Reads the body up to the cap.
+async fn finish(mut response: Response, target: &Target, policy: &EgressPolicy, limit: Duration) -> HttpResult {
     let status = response.status_code();
-    let content_type = response.headers().get("Content-Type").ok().flatten();
     let mut bytes: Vec<u8> = Vec::new();
     if let Ok(mut stream) = response.stream() {
         loop {
@@ -97,15 +85,14 @@ async fn finish(mut response: Response, target: &Target, policy: &EgressPolicy, 
                 Some(Some(Ok(chunk))) => {
                     bytes.extend_from_slice(&chunk);
                     if let Err(r) = egress::check_response_size(policy, bytes.len()) {
-                        return refused(&r);
+                        return HttpResult::Refused(r);
                     }
                 }
                 Some(None) => break,
-                Some(Some(Err(e))) => return Response::from_json(&json!({ "error": { "code": "read_failed", "message": e.to_string() } })),
-                None => return Response::from_json(&json!({ "error": { "code": "timeout", "message": "the response stalled" } })),
+                Some(Some(Err(e))) => return HttpResult::Failed(e.to_string()),
+                None => return HttpResult::Failed("the response stalled".into()),
             }
         }
     }
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Response::from_json(&json!({ "status": status, "content_type": content_type, "final_url": target.url(), "body": text, "refused": Value::Null }))
+    HttpResult::Answered { status, body: String::from_utf8_lossy(&bytes).into_owned(), final_url: target.url() }
 }

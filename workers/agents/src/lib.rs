@@ -1,11 +1,14 @@
 //! The agents worker. `POST /v1/turns` takes a [`TurnRequest`] and answers with its events as
 //! NDJSON, streamed as the model produces them. `GET /health` answers when the worker is up.
 
+mod context;
 mod http_tool;
+mod tools_api;
 mod offline;
 mod openai_client;
 
 use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
+use domain::tool_protocol::{PLAN_PATH, RUN_PATH};
 use futures::channel::mpsc;
 use futures::StreamExt;
 
@@ -17,16 +20,23 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match (req.method(), req.path().as_str()) {
         (Method::Get, "/health") => Response::from_json(&serde_json::json!({ "status": "ok", "provider": provider_name(&env) })),
         (Method::Post, TURN_PATH) => {
-            let request: TurnRequest = match req.json().await {
+            let mut request: TurnRequest = match req.json().await {
                 Ok(r) => r,
                 Err(e) => return error(400, "malformed_json", &e.to_string()),
             };
             // Names only: which secrets this turn may use, for on-call and for the isolation tests.
             let names: Vec<&str> = request.secrets.iter().map(|s| s.name.as_str()).collect();
             console_log!("{}", serde_json::json!({ "event": "turn.received", "turn_id": request.turn_id, "org_id": request.org_id, "chat_id": request.chat_id, "secrets": names }));
+            if request.use_tools && request.tools.is_empty() {
+                request.tools = tools::catalog();
+            }
+            if let Some(source) = request.context.take() {
+                request.messages = context::assemble(&env, &request.org_id, &source).await;
+            }
             run_turn(request, &env)
         }
-        (Method::Post, "/v1/tools/http") => http_tool::run(req, &env).await,
+        (Method::Post, PLAN_PATH) => tools_api::plan(req, &env).await,
+        (Method::Post, RUN_PATH) => tools_api::run(req, &env).await,
         _ => error(404, "not_found", "no such route"),
     }
 }

@@ -1,0 +1,29 @@
+//! Assembling a turn's context from what the Chat Controller sent: the org's knowledge for the
+//! message the turn answers (from its Workspace object), then `context::pack` into the budget.
+
+use crate::tools_api::search_knowledge;
+use domain::agent_protocol::{ContextMessage, ContextSource};
+use domain::context::{pack, ContextBudget, ContextInputs, KnowledgeSnippet, SYSTEM_PROMPT};
+use worker::Env;
+
+/// Passages retrieved for a turn.
+const RETRIEVED: u32 = 3;
+
+pub async fn assemble(env: &Env, org_id: &str, source: &ContextSource) -> Vec<ContextMessage> {
+    let knowledge: Vec<KnowledgeSnippet> = match &source.retrieve_for {
+        Some(text) => search_knowledge(env, org_id, text, RETRIEVED).await.unwrap_or_else(|e| {
+            worker::console_warn!("knowledge retrieval skipped: {e}");
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let inputs = ContextInputs {
+        system_prompt: SYSTEM_PROMPT,
+        org_strategy: None,
+        summary: source.summary.as_ref(),
+        recent: &source.conversation,
+        knowledge: &knowledge,
+        tool_steps: &[],
+    };
+    pack(&inputs, ContextBudget { max_messages: source.max_messages, max_tokens: source.max_tokens })
+}
