@@ -29,6 +29,11 @@ before(async () => {
   A.draft = (await call(stack, "POST", `/v1/leads/${A.lead}/drafts`, { body: { client_id: "d1", content: "Would a short call on Tuesday suit you?" } })).json.id;
   const secret = await call(stack, "POST", "/v1/secrets", { body: { name: "A_CRM_KEY", value: SECRET_VALUE, grant: { scope: "chats", chat_ids: [A.chat] } } });
   assert.equal(secret.status, 201, secret.text);
+  const endpoint = await call(stack, "PUT", "/v1/tools/endpoints/a_crm", { body: { method: "GET", url_template: "https://crm.a-corp.test/{id}", allowed_hosts: ["crm.a-corp.test"] } });
+  assert.equal(endpoint.status, 200, endpoint.text);
+  const doc = await call(stack, "POST", "/v1/knowledge", { body: { title: "A's pricing playbook", text: "Zanzibar discount tiers are confidential to A." } });
+  assert.equal(doc.status, 201, doc.text);
+  A.doc = doc.json.id;
   const b = await provisionOrg(stack);
   B.org = b.org;
   B.token = await mintToken({ org_id: b.org, user_id: b.users.admin, role: "admin" });
@@ -65,6 +70,10 @@ const ROUTES = {
   "POST /v1/drafts/{draft_id}/reject": (i) => ["POST", `/v1/drafts/${i.draft}/reject`, { reason: "no" }],
   "POST /v1/drafts/{draft_id}/send": (i) => ["POST", `/v1/drafts/${i.draft}/send`],
   "DELETE /v1/secrets/{secret_name}": (i) => ["DELETE", `/v1/secrets/${i.secret}`],
+  "GET /v1/chats/{chat_id}/approvals": (i) => ["GET", `/v1/chats/${i.chat}/approvals`],
+  "POST /v1/chats/{chat_id}/approvals/{approval_id}": (i) => ["POST", `/v1/chats/${i.chat}/approvals/apr_turn_1_0`, { decision: "approve" }],
+  "GET /v1/chats/{chat_id}/artifacts": (i) => ["GET", `/v1/chats/${i.chat}/artifacts`],
+  "DELETE /v1/tools/endpoints/{endpoint_name}": (i) => ["DELETE", `/v1/tools/endpoints/${i.endpoint}`],
 };
 
 // Routes without an id: B's answers must not mention anything of A's.
@@ -81,6 +90,9 @@ const LISTS = [
   ["GET", "/v1/secrets"],
   ["GET", "/v1/workspace/settings"],
   ["GET", "/v1/workspace/flags?subject=someone"],
+  ["GET", "/v1/tools/endpoints"],
+  ["GET", "/v1/knowledge"],
+  ["GET", "/v1/knowledge/search?q=zanzibar%20discount%20pricing"],
 ];
 
 // Routes that create or change only the caller's own org (checked below: A is unchanged).
@@ -90,6 +102,8 @@ const OWN_ORG_WRITES = [
   ["POST", "/v1/leads/import", "name,email\nB import,import@b.test\n", "text/csv"],
   ["POST", "/v1/secrets", { name: "A_CRM_KEY", value: "B's own value", grant: { scope: "org" } }],
   ["PUT", "/v1/workspace/settings", { kill_switch: true }],
+  ["PUT", "/v1/tools/endpoints/a_crm", { method: "POST", url_template: "https://crm.b-corp.test/x", allowed_hosts: ["crm.b-corp.test"] }, null, "/v1/tools/endpoints/{endpoint_name}"],
+  ["POST", "/v1/knowledge", { title: "B's notes", text: "Zanzibar is a place." }],
 ];
 
 // Not org-scoped by a session: health, sign-in configuration, and signed webhooks (covered in
@@ -111,15 +125,15 @@ function documentedRoutes() {
 }
 
 test("the isolation table covers every documented route", () => {
-  const covered = new Set([...Object.keys(ROUTES), ...LISTS.map(([m, p]) => `${m} ${p.split("?")[0]}`), ...OWN_ORG_WRITES.map(([m, p]) => `${m} ${p}`), ...PUBLIC]);
+  const covered = new Set([...Object.keys(ROUTES), ...LISTS.map(([m, p]) => `${m} ${p.split("?")[0]}`), ...OWN_ORG_WRITES.map(([m, p, , , template]) => `${m} ${template || p}`), ...PUBLIC]);
   const documented = documentedRoutes();
   assert.ok(documented.length > 40, "the spec was read");
   assert.deepEqual(documented.filter((r) => !covered.has(r)), [], "routes without an isolation case");
 });
 
 test("org B gets exactly the not-found answer for each of org A's objects", async () => {
-  const mine = { chat: A.chat, lead: A.lead, draft: A.draft, secret: "A_CRM_KEY" };
-  const none = { chat: NO_CHAT, lead: NO_LEAD, draft: 999_999, secret: "NO_SUCH_SECRET" };
+  const mine = { chat: A.chat, lead: A.lead, draft: A.draft, secret: "A_CRM_KEY", endpoint: "a_crm" };
+  const none = { chat: NO_CHAT, lead: NO_LEAD, draft: 999_999, secret: "NO_SUCH_SECRET", endpoint: "no_such_endpoint" };
   for (const [name, route] of Object.entries(ROUTES)) {
     const [method, p, body] = route(mine);
     const [, q, body2] = route(none);
@@ -134,6 +148,7 @@ test("org B gets exactly the not-found answer for each of org A's objects", asyn
   assert.equal(lead.json.name, "A's lead");
   assert.equal(lead.json.stage, "new");
   assert.equal((await call(stack, "GET", "/v1/secrets")).json.secrets.length, 1);
+  assert.deepEqual((await call(stack, "GET", "/v1/tools/endpoints")).json.endpoints.map((e) => e.name), ["a_crm"]);
 });
 
 test("nothing of org A's appears in any of org B's lists, and B's writes stay in B", async () => {
@@ -142,7 +157,7 @@ test("nothing of org A's appears in any of org B's lists, and B's writes stay in
     const res = await call(stack, method, p, type ? { token: B.token, raw: body, headers: { "Content-Type": type } } : { token: B.token, body });
     assert.ok(res.status < 300, `${method} ${p}: ${res.status} ${res.text}`);
   }
-  const needles = [A.chat, A.lead, "org_demo", "A's chat", "A's lead", SECRET_VALUE];
+  const needles = [A.chat, A.lead, A.doc, "org_demo", "A's chat", "A's lead", "crm.a-corp.test", "A's pricing", SECRET_VALUE];
   for (const [method, p] of LISTS) {
     const res = await call(stack, method, p, { token: B.token });
     assert.equal(res.status, 200, `${method} ${p}: ${res.text}`);
@@ -152,6 +167,8 @@ test("nothing of org A's appears in any of org B's lists, and B's writes stay in
   assert.equal((await call(stack, "GET", "/v1/workspace/settings")).json.kill_switch, false, "B's kill switch is B's");
   const aSecrets = (await call(stack, "GET", "/v1/secrets")).json.secrets;
   assert.deepEqual(aSecrets.map((s) => s.grant.scope), ["chats"], "B's secret of the same name did not replace A's");
+  const aEndpoint = (await call(stack, "GET", "/v1/tools/endpoints")).json.endpoints[0];
+  assert.equal(aEndpoint.url_template, "https://crm.a-corp.test/{id}", "B's endpoint of the same name did not replace A's");
 });
 
 test("secrets: encrypted at rest, never returned, granted per chat, every use audited", async () => {

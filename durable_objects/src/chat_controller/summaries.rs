@@ -10,8 +10,9 @@ use domain::agent_protocol::TurnRequest;
 use domain::summary::{apply_summary, extract_pinned, needs_summary, summary_request};
 use worker::*;
 
-/// Unsummarised messages that trigger a summary, unless `SUMMARY_THRESHOLD` says otherwise.
-const DEFAULT_THRESHOLD: usize = 40;
+/// Unsummarised messages (beyond the [`KEEP_RECENT`] kept verbatim) that trigger a summary,
+/// unless `SUMMARY_THRESHOLD` says otherwise.
+const DEFAULT_THRESHOLD: usize = 30;
 /// Messages left verbatim after a summary.
 const KEEP_RECENT: usize = 10;
 /// How much of the log one summary turn reads.
@@ -23,7 +24,9 @@ impl ChatController {
         let sql = self.state.storage().sql();
         let previous = steps::latest_summary(&sql)?;
         let cursor = previous.as_ref().map_or(0, |s| s.message_cursor);
-        if !needs_summary(store::last_seq(&sql)?, cursor, threshold) {
+        // The most recent messages always stay verbatim, so the threshold counts beyond them:
+        // each summary folds at least `threshold` messages.
+        if !needs_summary(store::last_seq(&sql)?, cursor, threshold + KEEP_RECENT) {
             return Ok(());
         }
         let log = store::messages_after(&sql, cursor, SUMMARY_LOG_LIMIT)?;
