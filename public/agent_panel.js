@@ -4,6 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const tools = new Map(); // "turn:step" -> { tool, state, summary }
 const approvals = new Map(); // id -> approval
+let artifacts = [];
 let api;
 let chatId = null;
 
@@ -23,16 +24,28 @@ export async function openAgentPanel(id) {
   chatId = id;
   tools.clear();
   approvals.clear();
+  artifacts = [];
   render();
   const { approvals: list } = await api("GET", `/v1/chats/${id}/approvals`);
   if (chatId !== id) return;
   for (const a of list) approvals.set(a.id, a);
+  await loadArtifacts(id);
+}
+
+async function loadArtifacts(id) {
+  const { artifacts: list } = await api("GET", `/v1/chats/${id}/artifacts`);
+  if (chatId !== id) return;
+  artifacts = list;
   render();
 }
 
 /** Handles `tool` and `approval` events from the chat's socket. */
 export function onAgentEvent(event) {
-  if (event.type === "tool") tools.set(`${event.turn_id}:${event.step}`, event);
+  if (event.type === "tool") {
+    tools.set(`${event.turn_id}:${event.step}`, event);
+    // A finished call may have left an artifact (an HTTP response).
+    if (event.state === "done" || event.state === "failed") loadArtifacts(chatId).catch(() => {});
+  }
   else if (event.type === "approval") approvals.set(event.approval.id, event.approval);
   else return;
   render();
@@ -72,6 +85,12 @@ function render() {
   const shown = [...approvals.values()].sort((x, y) => (x.state === "pending") - (y.state === "pending") || y.created_at - x.created_at).reverse();
   list.replaceChildren(...shown.slice(0, 10).map(approvalItem));
   $("approvals").hidden = shown.length === 0;
+  $("artifacts").hidden = artifacts.length === 0;
+  $("artifact-list").replaceChildren(...artifacts.slice(0, 10).map((a) => {
+    const item = el("li", {}, el("details", {}, el("summary", {}, a.title), el("pre", { className: "request" }, a.body)));
+    item.dataset.testid = "artifact";
+    return item;
+  }));
   const steps = $("tool-steps");
   steps.replaceChildren(...[...tools.values()].slice(-8).map((t) => {
     const li = el("li", {}, el("code", {}, t.tool), ` ${t.state}${t.summary ? ` · ${t.summary}` : ""}`);

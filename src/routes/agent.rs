@@ -16,7 +16,7 @@ use worker::{D1Database, Env, Method, Request, RequestInit, Response};
 
 /// `POST /v1/chats/{id}/approvals/{approval}` (admins): the decision is validated here and
 /// the approver's identity added, never taken from the client.
-pub async fn decide(who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn decide(db: &D1Database, who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
     require_json(&req)?;
     let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let decision = Decision::from_body(&body)?;
@@ -26,7 +26,16 @@ pub async fn decide(who: &Identity, chat: &ChatId, approval: &str, mut req: Requ
     let inner = Request::new_with_init(&format!("https://chat/approvals/{approval}"), &init).map_err(|e| unavailable("chat_controller", e))?;
     let ns = env.durable_object("CHAT_CONTROLLER").map_err(|e| unavailable("chat_controller", e))?;
     let stub = ns.get_by_name(&chat_object_name(&who.org, chat)).map_err(|e| unavailable("chat_controller", e))?;
-    stub.fetch_with_request(inner).await.map_err(|e| unavailable("chat_controller", e))
+    let response = stub.fetch_with_request(inner).await.map_err(|e| unavailable("chat_controller", e))?;
+    if response.status_code() == 200 {
+        // The chat keeps the decision with the approval; the org's security log records it too.
+        let action = if decision.approve { "approval.approved" } else { "approval.denied" };
+        let target = format!("{}/{approval}", chat.as_str());
+        if let Err(e) = tenancy_store::security_events::record(db, &who.org, &who.user_id, action, &target, now_ms).await {
+            worker::console_error!("approval decision not recorded in security events: {e}");
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]

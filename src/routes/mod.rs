@@ -78,7 +78,7 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
         (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env).await,
         (RouteName::ListApprovals, Some(chat), _) => messages::forward(who, &chat, req, env, "/approvals").await,
         (RouteName::ListArtifacts, Some(chat), _) => messages::forward(who, &chat, req, env, "/artifacts").await,
-        (RouteName::DecideApproval, Some(chat), _) => agent::decide(who, &chat, route.key.as_deref().unwrap_or_default(), req, env).await,
+        (RouteName::DecideApproval, Some(chat), _) => agent::decide(db, who, &chat, route.key.as_deref().unwrap_or_default(), req, env, now_ms).await,
         (RouteName::ListEndpoints, _, _) => agent::list_endpoints(db, who).await,
         (RouteName::PutEndpoint, _, _) => agent::put_endpoint(db, who, route.key.as_deref().unwrap_or_default(), req, now_ms).await,
         (RouteName::DeleteEndpoint, _, _) => agent::delete_endpoint(db, who, route.key.as_deref().unwrap_or_default()).await,

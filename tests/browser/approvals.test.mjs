@@ -30,7 +30,6 @@ before(async () => {
   fake = await startFakeOpenAI({ defaultBehaviour: behave.text(["The note is saved."]) });
   stack = await startStack({
     agentVars: { OPENAI_API_KEY: "sk-test", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-large", EGRESS_ALLOW_LOOPBACK_HTTP: "local-only" },
-    chatVars: { EGRESS_ALLOW_LOOPBACK_HTTP: "local-only" },
   });
   const host = `127.0.0.1:${api.address().port}`;
   await call(stack, "POST", "/v1/secrets", { body: { name: "CRM_KEY", value: "crm-secret-value", grant: { scope: "org" } } });
@@ -76,6 +75,9 @@ test("a person approves the agent's call from the chat, and only then is it made
   await page.locator('[data-testid="tool-step"][data-state="done"]').waitFor();
   assert.equal(hits.length, 1);
   assert.equal(hits[0].url, "/notes/17");
+  // The response is kept as an artifact, visible in the chat.
+  await page.getByTestId("artifact").filter({ hasText: "→ 201" }).waitFor();
+  assert.match(await page.getByTestId("artifact").first().textContent(), /"saved":true/);
   await page.screenshot({ path: path.join(ROOT, "tests/.artifacts/approvals.png") }).catch(() => {});
   assert.deepEqual(errors, []);
 });

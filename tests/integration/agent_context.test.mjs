@@ -74,3 +74,14 @@ test("rolling summaries: old messages fold into a versioned summary, and pinned 
   assert.match(system, /The contact's name is Dana Scully\./, "the pinned fact is in the context");
   assert.ok(!last.some((m) => m.role === "user" && m.content.startsWith("Hi, my name is")), "the folded message itself is gone");
 });
+
+test("the org's strategy and its retrieved knowledge join the system prompt, with source tags", async () => {
+  const set = await call(stack, "PUT", "/v1/workspace/settings", { body: { strategy: "Lead with onboarding speed; never discount on the first call." } });
+  assert.equal(set.status, 200, set.text);
+  const doc = await call(stack, "POST", "/v1/knowledge", { body: { title: "Onboarding", text: "New customers are live within 48 hours of signing." } });
+  const chat = await createChat(stack);
+  await turn(stack, chat, "How fast is onboarding for new customers?");
+  const system = fake.requests.at(-1).body.messages.filter((m) => m.role === "system").map((m) => m.content).join("\n");
+  assert.match(system, /Organisation strategy:\nLead with onboarding speed/);
+  assert.match(system, new RegExp(`\\[doc:${doc.json.id}#c0\\] Onboarding`));
+});

@@ -12,6 +12,7 @@ import { startFakeOpenAI, behave } from "../support/fake_openai.mjs";
 import { call, createChat, eventually, turns } from "../support/client.mjs";
 import { mintToken } from "../support/identity.mjs";
 import { uid } from "../support/webhooks.mjs";
+import { d1Get } from "../support/d1.mjs";
 
 let stack;
 let fake;
@@ -32,7 +33,7 @@ before(async () => {
   fake = await startFakeOpenAI({ defaultBehaviour: behave.text(["Done."]) });
   stack = await startStack({
     agentVars: { OPENAI_API_KEY: "sk-test-not-secret", OPENAI_BASE_URL: fake.url, OPENAI_MODEL: "fake-large", OPENAI_TIMEOUT_MS: "10000", EGRESS_ALLOW_LOOPBACK_HTTP: "local-only" },
-    chatVars: { EGRESS_ALLOW_LOOPBACK_HTTP: "local-only", APPROVAL_TTL_SECS: "20" },
+    chatVars: { APPROVAL_TTL_SECS: "20" },
   });
   const apiHost = `127.0.0.1:${api.address().port}`;
   const secret = await call(stack, "POST", "/v1/secrets", { body: { name: "CRM_KEY", value: CRM_SECRET, grant: { scope: "org" } } });
@@ -177,6 +178,8 @@ test("a POST waits for approval: messages still land, members cannot approve, th
   assert.equal(hits.at(-1).method, "POST");
   const again = await call(stack, "POST", `/v1/chats/${chat}/approvals/${pending.id}`, { body: { decision: "approve" } });
   assert.equal(again.status, 409, "a decision is final");
+  const audited = d1Get(stack, "SELECT actor, action FROM security_events WHERE target = ?", `${chat}/${pending.id}`);
+  assert.deepEqual({ ...audited }, { actor: "user_demo", action: "approval.approved" });
 });
 
 test("a denied call is not made; the model hears who denied it and why", async () => {

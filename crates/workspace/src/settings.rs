@@ -15,13 +15,20 @@ pub struct Settings {
     pub gate: GateConfig,
     /// Feature flags and their rollout percentages (see `crate::flags`).
     pub flags: std::collections::BTreeMap<String, u8>,
+    /// The org's instructions for the agent (positioning, tone, what to offer), added to the
+    /// system prompt of every turn.
+    pub strategy: String,
 }
+
+/// The longest org strategy accepted, in characters.
+pub const MAX_STRATEGY_CHARS: usize = 4000;
 
 /// The settings as clients see them (and as the workspace stores them).
 pub fn to_json(settings: &Settings) -> Value {
     let s = &settings.policy;
     json!({
         "feature_flags": settings.flags,
+        "strategy": settings.strategy,
         "forbidden_words": settings.gate.forbidden_words,
         "other_clients": settings.gate.other_clients,
         "mode": match s.mode { Mode::DraftOnly => "DRAFT_ONLY", Mode::SendAllowed => "SEND_ALLOWED" },
@@ -85,6 +92,13 @@ fn apply(settings: &mut Settings, obj: &Map<String, Value>) -> Result<(), ApiErr
                 settings.flags = flags;
             }
             "other_clients" => settings.gate.other_clients = strings(value, "other_clients")?,
+            "strategy" => {
+                let text = value.as_str().ok_or(invalid("strategy", "must be a string"))?.trim();
+                if text.chars().count() > MAX_STRATEGY_CHARS {
+                    return Err(invalid("strategy", &format!("must be at most {MAX_STRATEGY_CHARS} characters")));
+                }
+                settings.strategy = text.to_owned();
+            }
             "mode" => {
                 s.mode = match value.as_str() {
                     Some("DRAFT_ONLY") => Mode::DraftOnly,
@@ -142,6 +156,16 @@ fn strings(v: &Value, field: &'static str) -> Result<Vec<String>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_org_strategy_is_kept_trimmed_and_bounded() {
+        let s = patch(&Settings::default(), br#"{"strategy": "  Lead with onboarding speed.  "}"#).unwrap();
+        assert_eq!(s.strategy, "Lead with onboarding speed.");
+        assert_eq!(from_stored(Some(&to_json(&s).to_string())).strategy, "Lead with onboarding speed.");
+        let long = format!(r#"{{"strategy": "{}"}}"#, "x".repeat(MAX_STRATEGY_CHARS + 1));
+        assert_eq!(patch(&s, long.as_bytes()).unwrap_err().code(), "invalid_field");
+        assert_eq!(patch(&s, br#"{"strategy": 5}"#).unwrap_err().code(), "invalid_field");
+    }
 
     #[test]
     fn defaults_are_draft_only_with_the_sunday_hold() {

@@ -1,7 +1,8 @@
-//! Assembling a turn's context from what the Chat Controller sent: the org's knowledge for the
-//! message the turn answers (from its Workspace object), then `context::pack` into the budget.
+//! Assembling a turn's context from what the Chat Controller sent, plus the org's strategy and
+//! its knowledge for the message the turn answers (both from its Workspace object), packed into
+//! the budget by `context::pack`.
 
-use crate::tools_api::search_knowledge;
+use crate::tools_api::{org_strategy, search_knowledge};
 use domain::agent_protocol::{ContextMessage, ContextSource};
 use domain::context::{pack, ContextBudget, ContextInputs, KnowledgeSnippet, SYSTEM_PROMPT};
 use worker::Env;
@@ -17,9 +18,10 @@ pub async fn assemble(env: &Env, org_id: &str, source: &ContextSource) -> Vec<Co
         }),
         None => Vec::new(),
     };
+    let strategy = org_strategy(env, org_id).await;
     let inputs = ContextInputs {
         system_prompt: SYSTEM_PROMPT,
-        org_strategy: None,
+        org_strategy: strategy.as_deref().filter(|s| !s.is_empty()),
         summary: source.summary.as_ref(),
         recent: &source.conversation,
         knowledge: &knowledge,

@@ -140,6 +140,12 @@ pub async fn search_knowledge(env: &Env, org_id: &str, query: &str, limit: u32) 
     Ok(serde_json::from_value(v["results"].clone()).unwrap_or_default())
 }
 
+/// The org's strategy for the agent, from its workspace settings (`None` if unavailable).
+pub async fn org_strategy(env: &Env, org_id: &str) -> Option<String> {
+    let v = workspace_request(env, org_id, "agent:context", "GET", "/settings", Value::Null).await.ok()?;
+    v["strategy"].as_str().map(str::to_owned)
+}
+
 /// A JSON call to the org's Workspace object, acting as the agent in its audit log.
 async fn workspace_call(env: &Env, inv: &ToolInvocation, method: &str, path: &str, body: Value) -> std::result::Result<Value, String> {
     workspace_request(env, &inv.org_id, &format!("agent:{}", inv.turn_id), method, path, body).await
@@ -152,7 +158,10 @@ async fn workspace_request(env: &Env, org_id: &str, actor: &str, method: &str, p
     headers.set("x-parley-actor", actor).map_err(|e| e.to_string())?;
     headers.set("Content-Type", "application/json").map_err(|e| e.to_string())?;
     let mut init = RequestInit::new();
-    init.with_method(Method::from(method.to_owned())).with_headers(headers).with_body(Some(body.to_string().into()));
+    init.with_method(Method::from(method.to_owned())).with_headers(headers);
+    if !body.is_null() {
+        init.with_body(Some(body.to_string().into()));
+    }
     let req = Request::new_with_init(&format!("https://workspace{path}"), &init).map_err(|e| e.to_string())?;
     let mut res = stub.fetch_with_request(req).await.map_err(|e| e.to_string())?;
     let v: Value = res.json().await.map_err(|e| e.to_string())?;
