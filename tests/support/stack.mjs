@@ -31,7 +31,7 @@ function tomlString(v) {
 
 // The real wrangler.toml files, with paths made absolute, the build step dropped (the test
 // command builds first) and the variables of this test.
-function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, agentsOnly, orchestratorOnly }) {
+function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspaceVars = {}, agentsOnly, orchestratorOnly }) {
   const abs = (p) => path.join(ROOT, p);
   const stripBuild = (t) => t.replace(/\[build\][^[]*/m, "");
   let orch = readFileSync(abs("wrangler.toml"), "utf8");
@@ -45,8 +45,9 @@ function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, agentsO
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/agents/build/worker/shim.mjs"))}`)
     .replace(/\[vars\][\s\S]*$/m, "");
   agents += "\n[vars]\n" + Object.entries(agentVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
-  const workspace = stripBuild(readFileSync(abs("workers/workspace/wrangler.toml"), "utf8"))
+  let workspace = stripBuild(readFileSync(abs("workers/workspace/wrangler.toml"), "utf8"))
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/workspace/build/worker/shim.mjs"))}`);
+  if (Object.keys(workspaceVars).length) workspace += "\n[vars]\n" + Object.entries(workspaceVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
   // The chat worker decrypts granted secrets, so it shares the orchestrator's master key.
   let chat = stripBuild(readFileSync(abs("workers/chat/wrangler.toml"), "utf8"))
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/chat/build/worker/shim.mjs"))}`)
@@ -76,7 +77,7 @@ function wranglerEnv() {
 
 /**
  * Starts a stack. Options: agentVars (the agents worker's variables: no OPENAI_API_KEY means
- * the offline model), orchestratorVars, chatVars (the chat worker's), seedFiles (more SQL to load into D1, relative to the
+ * the offline model), orchestratorVars, chatVars and workspaceVars (those workers'), seedFiles (more SQL to load into D1, relative to the
  * repository), agentsOnly (just the agents worker), orchestratorOnly
  * (no agents worker behind the AGENTS binding), persistDir (reuse
  * state). Returns { url, port, persistDir, token, stop(), kill(), restart(), logs() }.
@@ -86,7 +87,7 @@ export async function startStack(options = {}) {
   const persistDir = options.persistDir || path.join(dir, "state");
   mkdirSync(persistDir, { recursive: true });
   const orchestratorVars = { ...(await authVars()), ...(options.orchestratorVars || {}) };
-  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, chatVars: options.chatVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
+  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, chatVars: options.chatVars || {}, workspaceVars: options.workspaceVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
   if (!options.agentsOnly && !options.persistDir) {
     wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
     for (const file of ["xtask/sql/dev_seed.sql", ...(options.seedFiles || [])]) {

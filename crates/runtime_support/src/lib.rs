@@ -28,3 +28,9 @@ pub async fn sleep(ms: u64) {
         Delay::from(Duration::from_millis(ms)).await;
     }
 }
+
+/// An alarm time as an absolute instant. (workers-rs reads a bare `i64` as an offset from now,
+/// so absolute times always go through here.)
+pub fn alarm_at(ms_since_epoch: i64) -> worker::ScheduledTime {
+    worker::ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms_since_epoch as f64)))
+}

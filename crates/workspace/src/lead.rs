@@ -72,9 +72,51 @@ pub struct LeadView {
     pub stage: String,
     pub opted_out: bool,
     pub human_takeover: bool,
+    /// Set when the send policy sent a message to strategy review (low confidence or high
+    /// risk); cleared when a person's send to the lead is allowed.
+    #[serde(default)]
+    pub strategy_review: bool,
     /// Set while the lead is on the suppression list for a reason other than an opt-out.
     pub suppressed_until: Option<i64>,
     pub created_at: i64,
+    /// The lead's tags: `human_takeover`, `suppressed`, `strategy_review_required`, `opted_out`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+impl LeadView {
+    /// Fills `tags` from the flags (`suppressed` while `suppressed_until` is after `now`).
+    pub fn with_tags(mut self, now: i64) -> LeadView {
+        let mut tags = Vec::new();
+        if self.human_takeover {
+            tags.push("human_takeover".to_owned());
+        }
+        if self.suppressed_until.is_some_and(|u| u > now) {
+            tags.push("suppressed".to_owned());
+        }
+        if self.strategy_review {
+            tags.push(STRATEGY_REVIEW_TAG.to_owned());
+        }
+        if self.opted_out {
+            tags.push("opted_out".to_owned());
+        }
+        self.tags = tags;
+        self
+    }
+}
+
+/// The tag of a lead whose send went to strategy review.
+pub const STRATEGY_REVIEW_TAG: &str = "strategy_review_required";
+
+/// How a send decision changes the strategy-review tag: `Some(true)` to set it (the policy sent
+/// the message to review), `Some(false)` to clear it (a send to the lead was allowed, so the
+/// review is resolved), `None` to leave it (a denial or deferral says nothing about review).
+pub fn review_tag_change(tagged: bool, verdict: policy::Verdict) -> Option<bool> {
+    match verdict {
+        policy::Verdict::Review if !tagged => Some(true),
+        policy::Verdict::Allow if tagged => Some(false),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -109,7 +151,7 @@ mod tests {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeadFilter {
     pub stage: Option<String>,
-    /// `human_takeover` or `opted_out`.
+    /// `human_takeover`, `opted_out` or `strategy_review_required`.
     pub tag: Option<String>,
     /// A case-insensitive substring of the name or email.
     pub q: Option<String>,
@@ -125,8 +167,8 @@ impl LeadFilter {
                     f.stage = Some(v.to_owned());
                 }
                 "tag" => {
-                    if !matches!(v, "human_takeover" | "opted_out") {
-                        return Err(ApiError::InvalidQuery { param: "tag", reason: "must be human_takeover or opted_out".into() });
+                    if !matches!(v, "human_takeover" | "opted_out" | STRATEGY_REVIEW_TAG) {
+                        return Err(ApiError::InvalidQuery { param: "tag", reason: "must be human_takeover, opted_out or strategy_review_required".into() });
                     }
                     f.tag = Some(v.to_owned());
                 }
@@ -141,7 +183,11 @@ impl LeadFilter {
     /// (before its row limit); `tests/integration/workspace.test.mjs` checks the two agree.
     pub fn matches(&self, l: &LeadView) -> bool {
         self.stage.as_deref().is_none_or(|s| l.stage == s)
-            && self.tag.as_deref().is_none_or(|t| if t == "opted_out" { l.opted_out } else { l.human_takeover })
+            && self.tag.as_deref().is_none_or(|t| match t {
+                "opted_out" => l.opted_out,
+                STRATEGY_REVIEW_TAG => l.strategy_review,
+                _ => l.human_takeover,
+            })
             && self.q.as_deref().is_none_or(|q| l.name.to_lowercase().contains(q) || l.email.as_deref().is_some_and(|e| e.to_lowercase().contains(q)))
     }
 }
@@ -151,7 +197,7 @@ mod filter_tests {
     use super::*;
 
     fn lead(name: &str, stage: &str, opted_out: bool) -> LeadView {
-        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, suppressed_until: None, created_at: 0 }
+        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, strategy_review: false, suppressed_until: None, created_at: 0, tags: vec![] }
     }
 
     #[test]
@@ -162,6 +208,20 @@ mod filter_tests {
         assert!(!f.matches(&lead("Bob", "qualified", false)));
         assert!(LeadFilter::from_query([("tag", "opted_out")]).unwrap().matches(&lead("C", "new", true)));
         assert!(LeadFilter::from_query([("stage", "sold")]).is_err());
+        let review = LeadView { strategy_review: true, ..lead("D", "new", false) };
+        assert!(LeadFilter::from_query([("tag", STRATEGY_REVIEW_TAG)]).unwrap().matches(&review));
+        assert!(!LeadFilter::from_query([("tag", STRATEGY_REVIEW_TAG)]).unwrap().matches(&lead("E", "new", false)));
+        assert_eq!(review.with_tags(0).tags, vec![STRATEGY_REVIEW_TAG.to_owned()]);
+        use policy::Verdict;
+        assert_eq!(review_tag_change(false, Verdict::Review), Some(true));
+        assert_eq!(review_tag_change(true, Verdict::Review), None);
+        assert_eq!(review_tag_change(true, Verdict::Allow), Some(false));
+        assert_eq!(review_tag_change(false, Verdict::Allow), None);
+        assert_eq!(review_tag_change(true, Verdict::Deny), None);
+        assert_eq!(review_tag_change(true, Verdict::Defer { until: 5 }), None);
+        let all = LeadView { human_takeover: true, suppressed_until: Some(10), ..lead("F", "new", true) };
+        assert_eq!(all.clone().with_tags(5).tags, vec!["human_takeover", "suppressed", "opted_out"]);
+        assert_eq!(all.with_tags(10).tags, vec!["human_takeover", "opted_out"], "suppression has ended");
         assert!(LeadFilter::from_query([("tag", "vip")]).is_err());
     }
 }

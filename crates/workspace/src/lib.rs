@@ -2,6 +2,7 @@
 //! the org's policy settings, validated field by field; and the views it gets back.
 
 pub mod audit;
+pub mod channel;
 pub mod csv_import;
 pub mod draft;
 pub mod flags;

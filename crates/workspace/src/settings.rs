@@ -18,6 +18,8 @@ pub struct Settings {
     /// The org's instructions for the agent (positioning, tone, what to offer), added to the
     /// system prompt of every turn.
     pub strategy: String,
+    /// Where allowed sends go (see `crate::channel`).
+    pub channel: crate::channel::Channel,
 }
 
 /// The longest org strategy accepted, in characters.
@@ -29,6 +31,7 @@ pub fn to_json(settings: &Settings) -> Value {
     json!({
         "feature_flags": settings.flags,
         "strategy": settings.strategy,
+        "channel": settings.channel,
         "forbidden_words": settings.gate.forbidden_words,
         "other_clients": settings.gate.other_clients,
         "mode": match s.mode { Mode::DraftOnly => "DRAFT_ONLY", Mode::SendAllowed => "SEND_ALLOWED" },
@@ -92,6 +95,7 @@ fn apply(settings: &mut Settings, obj: &Map<String, Value>) -> Result<(), ApiErr
                 settings.flags = flags;
             }
             "other_clients" => settings.gate.other_clients = strings(value, "other_clients")?,
+            "channel" => settings.channel = crate::channel::Channel::parse(value)?,
             "strategy" => {
                 let text = value.as_str().ok_or(invalid("strategy", "must be a string"))?.trim();
                 if text.chars().count() > MAX_STRATEGY_CHARS {
@@ -156,6 +160,14 @@ fn strings(v: &Value, field: &'static str) -> Result<Vec<String>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_channel_is_set_and_kept() {
+        let s = patch(&Settings::default(), br#"{"channel": {"kind": "webhook", "url": "https://hooks.example.com/x"}}"#).unwrap();
+        assert_eq!(from_stored(Some(&to_json(&s).to_string())).channel, s.channel);
+        assert_eq!(patch(&s, br#"{"channel": {"kind": "pigeon"}}"#).unwrap_err().code(), "invalid_field");
+        assert_eq!(Settings::default().channel.name(), "outbox");
+    }
 
     #[test]
     fn the_org_strategy_is_kept_trimmed_and_bounded() {

@@ -128,8 +128,4 @@ impl ChatController {
     }
 }
 
-/// An alarm time as an absolute instant. (workers-rs reads a bare `i64` as an offset from now,
-/// so absolute times always go through here.)
-pub(crate) fn at(ms_since_epoch: i64) -> ScheduledTime {
-    ScheduledTime::new(js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms_since_epoch as f64)))
-}
+pub(crate) use runtime_support::alarm_at as at;

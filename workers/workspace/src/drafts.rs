@@ -124,7 +124,8 @@ impl Workspace {
         } else {
             None
         };
-        let (sql, settings, zones, now, action) = (self.state.storage().sql(), self.settings()?.policy, self.zones.clone(), Self::now(), action.to_owned());
+        let all = self.settings()?;
+        let (sql, settings, channel, zones, now, action) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), Self::now(), action.to_owned());
         let result = transaction(&self.state.storage(), move || -> Result<std::result::Result<(u16, Value), ApiError>> {
             let Some(d) = draft(&sql, id)? else { return Ok(Err(ApiError::UnknownDraft)) };
             let current = d.state(now);
@@ -144,7 +145,7 @@ impl Workspace {
             }
             // Sending asks the policy again, now; the decision is recorded whatever it is.
             let client_id = format!("draft-{id}");
-            let attempt = SendAttempt { lead_id: &d.lead_id, client_id: &client_id, content: &d.content, risk: d.risk_score.clamp(0, 100) as u8, actor: &who };
+            let attempt = SendAttempt { lead_id: &d.lead_id, client_id: &client_id, content: &d.content, risk: d.risk_score.clamp(0, 100) as u8, actor: &who, channel: &channel };
             let Some(outcome) = decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)? else { return Ok(Err(ApiError::UnknownLead)) };
             let next = match outcome.verdict {
                 Verdict::Allow => Some(DraftState::Sent),
@@ -159,6 +160,7 @@ impl Workspace {
             body["draft"] = draft(&sql, id)?.map(|x| x.view(now)).unwrap_or_default();
             Ok(Ok((outcome.status, body)))
         })?;
+        self.deliver_due().await?;
         match result {
             Ok((status, body)) => json(status, &body),
             Err(e) => error(&e),

@@ -107,11 +107,14 @@ impl Workspace {
     pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
         let who = actor(&req);
         let new = body_or_return!(req, NewSend::from_body);
-        let (sql, settings, zones, lead_id, now) = (self.state.storage().sql(), self.settings()?.policy, self.zones.clone(), id.to_owned(), Self::now());
+        let all = self.settings()?;
+        let (sql, settings, channel, zones, lead_id, now) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
-            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who };
+            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel };
             decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)
         })?;
+        // The intent is stored; delivery happens after, and is retried from the alarm.
+        self.deliver_due().await?;
         match outcome {
             Some(o) => json(o.status, &o.body),
             None => error(&ApiError::UnknownLead),
@@ -128,6 +131,8 @@ pub(crate) struct SendAttempt<'a> {
     /// The quality gate's risk score for the text (0 for a message typed and sent at once).
     pub risk: u8,
     pub actor: &'a str,
+    /// Where an allowed send goes.
+    pub channel: &'a workspace::channel::Channel,
 }
 
 /// What a send attempt produced.
@@ -156,10 +161,17 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
     let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
     let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, "human", name, until, &reasons, &trace, now)?;
     audit_log::append(sql, now, a.actor, "send.decided", Some(a.lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": name, "reasons": decision.reasons }))?;
+    // A send sent to strategy review tags the lead; a person's allowed send resolves it.
+    let tagged = store::lead_view(sql, a.lead_id)?.is_some_and(|l| l.strategy_review);
+    if let Some(on) = workspace::lead::review_tag_change(tagged, verdict) {
+        store::set_strategy_review(sql, a.lead_id, on, now)?;
+        let action = if on { "lead.tagged" } else { "lead.untagged" };
+        audit_log::append(sql, now, a.actor, action, Some(a.lead_id), &serde_json::json!({ "tag": workspace::lead::STRATEGY_REVIEW_TAG, "decision_id": decision_id }))?;
+    }
     let view = DecisionView::new(decision_id, a.lead_id, "human", &decision);
     Ok(Some(match decision.into_permit() {
         Some(permit) => {
-            let send_id = outbox::send(sql, permit, decision_id, a.client_id, a.content)?;
+            let send_id = outbox::send(sql, permit, decision_id, a.client_id, a.content, a.channel)?;
             let body = serde_json::json!({ "decision": view, "sent": { "id": send_id, "content": a.content, "created_at": now }, "duplicate": false });
             SendOutcome { status: 201, body, verdict }
         }

@@ -12,6 +12,7 @@
 //! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`.
 
 mod audit_log;
+mod delivery;
 mod drafts;
 mod handlers;
 mod import;
@@ -44,11 +45,19 @@ pub struct Workspace {
     /// Time-zone rules from the runtime, shared with transaction closures.
     zones: Rc<runtime_support::zones::IntlZones>,
     migrated: Cell<bool>,
+    env: Env,
 }
 
 impl DurableObject for Workspace {
-    fn new(state: State, _env: Env) -> Self {
-        Workspace { state, zones: Rc::new(runtime_support::zones::IntlZones::default()), migrated: Cell::new(false) }
+    fn new(state: State, env: Env) -> Self {
+        Workspace { state, zones: Rc::new(runtime_support::zones::IntlZones::default()), migrated: Cell::new(false), env }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(e) = self.run_due().await {
+            console_error!("workspace alarm: {e}");
+        }
+        Response::ok("done")
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {

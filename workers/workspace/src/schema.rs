@@ -99,4 +99,18 @@ pub const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     CREATE VIRTUAL TABLE knowledge_chunks USING fts5(title, text, document_id UNINDEXED, chunk_id UNINDEXED);",
+    // v6: the strategy-review tag on leads.
+    "ALTER TABLE leads ADD COLUMN strategy_review INTEGER NOT NULL DEFAULT 0;",
+    // v7: send intents for the webhook channel (delivery state, attempts, retry time, a lease
+    // while a delivery is in flight) and the schedule behind the object's one alarm.
+    "ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'outbox';
+    ALTER TABLE outbox ADD COLUMN channel_url TEXT;
+    ALTER TABLE outbox ADD COLUMN delivery_state TEXT NOT NULL DEFAULT 'recorded';
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;
+    ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+    ALTER TABLE outbox ADD COLUMN delivered_at INTEGER;
+    CREATE INDEX outbox_due ON outbox (delivery_state, next_attempt_at);
+    CREATE TABLE schedule (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL);",
 ];

@@ -18,6 +18,7 @@ struct LeadRow {
     stage: String,
     opted_out: i64,
     human_takeover: i64,
+    strategy_review: i64,
     suppressed_until: Option<i64>,
     created_at: i64,
 }
@@ -36,9 +37,12 @@ impl LeadRow {
             stage: self.stage.clone(),
             opted_out: self.opted_out != 0,
             human_takeover: self.human_takeover != 0,
+            strategy_review: self.strategy_review != 0,
             suppressed_until: self.suppressed_until,
             created_at: self.created_at,
+            tags: Vec::new(),
         }
+        .with_tags(worker::Date::now().as_millis() as i64)
     }
 
     /// What the send policy knows of this lead.
@@ -55,7 +59,7 @@ impl LeadRow {
     }
 }
 
-const LEAD_COLUMNS: &str = "id, name, email, phone, time_zone, industry, company_stage, employees, stage, opted_out, human_takeover, suppressed_until, created_at";
+const LEAD_COLUMNS: &str = "id, name, email, phone, time_zone, industry, company_stage, employees, stage, opted_out, human_takeover, strategy_review, suppressed_until, created_at";
 
 pub fn insert_lead(sql: &SqlStorage, id: &str, lead: &NewLead, now: Millis) -> Result<LeadView> {
     let opt = |v: &Option<String>| -> V { v.clone().into() };
@@ -91,6 +95,7 @@ pub fn list_leads(sql: &SqlStorage, filter: &workspace::lead::LeadFilter, limit:
     match filter.tag.as_deref() {
         Some("opted_out") => clauses.push("opted_out = 1"),
         Some("human_takeover") => clauses.push("human_takeover = 1"),
+        Some(workspace::lead::STRATEGY_REVIEW_TAG) => clauses.push("strategy_review = 1"),
         _ => {}
     }
     if let Some(q) = &filter.q {
@@ -197,6 +202,12 @@ pub fn set_stage(sql: &SqlStorage, id: &str, stage: &str, now: Millis) -> Result
     Ok(())
 }
 
+/// Sets or clears the strategy-review tag.
+pub fn set_strategy_review(sql: &SqlStorage, id: &str, on: bool, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET strategy_review = ?, updated_at = ? WHERE id = ?", vec![i64::from(on).into(), now.into(), id.into()])?;
+    Ok(())
+}
+
 pub fn set_takeover(sql: &SqlStorage, id: &str, on: bool, now: Millis) -> Result<()> {
     sql.exec("UPDATE leads SET human_takeover = ?, updated_at = ? WHERE id = ?", vec![i64::from(on).into(), now.into(), id.into()])?;
     Ok(())
@@ -230,16 +241,26 @@ pub fn lead_id_by_email(sql: &SqlStorage, email: &str) -> Result<Option<String>>
 
 /// The outbox, newest first.
 pub fn outbox(sql: &SqlStorage, limit: u32) -> Result<Vec<serde_json::Value>> {
-    #[derive(Deserialize)]
+    #[derive(Deserialize, serde::Serialize)]
     struct Row {
         id: i64,
         lead_id: String,
         decision_id: i64,
         content: String,
         created_at: i64,
+        channel: String,
+        delivery_state: String,
+        attempts: i64,
+        last_error: Option<String>,
+        delivered_at: Option<i64>,
     }
-    let rows: Vec<Row> = sql.exec("SELECT id, lead_id, decision_id, content, created_at FROM outbox ORDER BY id DESC LIMIT ?", vec![i64::from(limit).into()])?.to_array()?;
-    Ok(rows.into_iter().map(|r| serde_json::json!({ "id": r.id, "lead_id": r.lead_id, "decision_id": r.decision_id, "content": r.content, "created_at": r.created_at })).collect())
+    let rows: Vec<Row> = sql
+        .exec(
+            "SELECT id, lead_id, decision_id, content, created_at, channel, delivery_state, attempts, last_error, delivered_at FROM outbox ORDER BY id DESC LIMIT ?",
+            vec![i64::from(limit).into()],
+        )?
+        .to_array()?;
+    Ok(rows.into_iter().filter_map(|r| serde_json::to_value(r).ok()).collect())
 }
 
 /// Suppresses the lead until at least `until` (a later suppression never shortens one).

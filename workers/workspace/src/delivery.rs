@@ -1,0 +1,160 @@
+//! Delivering send intents over the webhook channel. Each intent was recorded with the policy's
+//! decision; here it is claimed (a lease, so two deliveries of one intent never overlap),
+//! posted with its idempotency key and a signature (`x-parley-timestamp`, `x-parley-signature:
+//! v1=<hex HMAC-SHA256 of "{timestamp}.{body}">` keyed with `OUTBOUND_WEBHOOK_SECRET`), and
+//! marked delivered, or retried from the alarm with backoff, then given up. The URL passes the
+//! egress guard first. A crash mid-delivery leaves a lease that expires; the retry carries the
+//! same key, so the receiver sends once.
+
+use crate::Workspace;
+use domain::schedule::{due, next_alarm, ScheduleEntry};
+use serde::Deserialize;
+use std::time::Duration;
+use workspace::channel::{idempotency_key, payload, retry_after_ms};
+use worker::*;
+
+/// The schedule entry for deliveries.
+const DELIVER: &str = "deliver_sends";
+/// How long a claimed delivery may take before another attempt may claim it.
+const LEASE_MS: i64 = 60_000;
+/// Intents delivered per pass.
+const BATCH: i64 = 20;
+/// The first retry's delay unless `OUTBOUND_RETRY_BASE_MS` says otherwise.
+const DEFAULT_RETRY_BASE_MS: i64 = 30_000;
+
+#[derive(Deserialize)]
+struct Intent {
+    id: i64,
+    lead_id: String,
+    content: String,
+    created_at: i64,
+    channel_url: Option<String>,
+    attempts: i64,
+}
+
+impl Workspace {
+    /// Delivers every due intent, then arms the alarm for the next retry.
+    pub(crate) async fn deliver_due(&self) -> Result<()> {
+        let now = Self::now();
+        let sql = self.state.storage().sql();
+        let intents: Vec<Intent> = sql
+            .exec(
+                "SELECT id, lead_id, content, created_at, channel_url, attempts FROM outbox WHERE channel = 'webhook' AND \
+                 ((delivery_state IN ('pending', 'failed') AND next_attempt_at <= ?) OR (delivery_state = 'delivering' AND lease_until <= ?)) ORDER BY id LIMIT ?",
+                vec![now.into(), now.into(), BATCH.into()],
+            )?
+            .to_array()?;
+        for intent in intents {
+            // Claimed with no await between the check and the write.
+            let claimed = sql.exec(
+                "UPDATE outbox SET delivery_state = 'delivering', lease_until = ? WHERE id = ? AND ((delivery_state IN ('pending', 'failed') AND next_attempt_at <= ?) OR (delivery_state = 'delivering' AND lease_until <= ?))",
+                vec![(now + LEASE_MS).into(), intent.id.into(), now.into(), now.into()],
+            )?;
+            if claimed.rows_written() == 0 {
+                continue;
+            }
+            let outcome = self.deliver(&intent).await;
+            let attempts = intent.attempts + 1;
+            let done = Self::now();
+            match outcome {
+                Ok(()) => {
+                    sql.exec("UPDATE outbox SET delivery_state = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL, lease_until = NULL WHERE id = ?", vec![attempts.into(), done.into(), intent.id.into()])?;
+                }
+                Err(e) => {
+                    let next = retry_after_ms(attempts as u32, self.retry_base_ms()).map(|d| done + d);
+                    let state = if next.is_some() { "failed" } else { "gave_up" };
+                    sql.exec(
+                        "UPDATE outbox SET delivery_state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+                        vec![state.into(), attempts.into(), next.into(), e.into(), intent.id.into()],
+                    )?;
+                }
+            }
+        }
+        self.arm_for_retries().await
+    }
+
+    fn retry_base_ms(&self) -> i64 {
+        self.env.var("OUTBOUND_RETRY_BASE_MS").ok().and_then(|v| v.to_string().parse().ok()).filter(|b: &i64| *b > 0).unwrap_or(DEFAULT_RETRY_BASE_MS)
+    }
+
+    /// Puts the next retry (or lease expiry) in the schedule and arms the one alarm for the
+    /// earliest entry, never for the past.
+    async fn arm_for_retries(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Next {
+            at: Option<i64>,
+        }
+        let sql = self.state.storage().sql();
+        let next: Next = sql
+            .exec(
+                "SELECT MIN(CASE WHEN delivery_state = 'delivering' THEN lease_until ELSE next_attempt_at END) AS at FROM outbox \
+                 WHERE channel = 'webhook' AND delivery_state IN ('pending', 'failed', 'delivering')",
+                None,
+            )?
+            .one()?;
+        match next.at {
+            Some(at) => {
+                sql.exec("INSERT INTO schedule (kind, due_at) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET due_at = excluded.due_at", vec![DELIVER.into(), at.into()])?;
+            }
+            None => {
+                sql.exec("DELETE FROM schedule WHERE kind = ?", vec![DELIVER.into()])?;
+            }
+        }
+        let entries: Vec<ScheduleEntry> = schedule(&sql)?;
+        if let Some(at) = next_alarm(&entries) {
+            let at = at.max(Self::now() + 1);
+            self.state.storage().set_alarm(runtime_support::alarm_at(at)).await?;
+        }
+        Ok(())
+    }
+
+    /// The alarm: runs whatever in the schedule is due.
+    pub(crate) async fn run_due(&self) -> Result<()> {
+        self.migrate()?;
+        let entries = schedule(&self.state.storage().sql())?;
+        if due(&entries, Self::now()).iter().any(|e| e.kind == DELIVER) {
+            self.deliver_due().await?;
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, intent: &Intent) -> std::result::Result<(), String> {
+        let url = intent.channel_url.as_deref().ok_or("the intent has no URL")?;
+        let secret = self.env.secret("OUTBOUND_WEBHOOK_SECRET").map(|s| s.to_string()).or_else(|_| self.env.var("OUTBOUND_WEBHOOK_SECRET").map(|v| v.to_string())).map_err(|_| "OUTBOUND_WEBHOOK_SECRET is not set".to_owned())?;
+        // The URL is an admin's, but it still may not reach private or internal addresses.
+        let host = egress::Target::parse(url).map_err(|r| r.to_string())?.origin();
+        let host = host.split("://").nth(1).unwrap_or_default().to_owned();
+        let loopback = self.env.var("EGRESS_ALLOW_LOOPBACK_HTTP").map(|v| v.to_string() == "local-only").unwrap_or(false);
+        let policy = egress::EgressPolicy { allowed_hosts: vec![host], allow_loopback_http: loopback, ..Default::default() };
+        let target = egress::check(&policy, url).map_err(|r| format!("refused: {r}"))?;
+        let lead = crate::store::lead_view(&self.state.storage().sql(), &intent.lead_id).map_err(|e| e.to_string())?;
+        let org = self.state.id().name().unwrap_or_default();
+        let key = idempotency_key(&org, intent.id);
+        let body = payload(&key, &intent.lead_id, lead.as_ref().and_then(|l| l.email.as_deref()), lead.as_ref().and_then(|l| l.phone.as_deref()), &intent.content, intent.created_at).to_string();
+        let ts = Self::now() / 1000;
+        let headers = Headers::new();
+        for (k, v) in [("Content-Type", "application/json".to_owned()), ("Idempotency-Key", key.clone()), ("x-parley-timestamp", ts.to_string()), ("x-parley-signature", webhooks::sign(secret.as_bytes(), ts, body.as_bytes()))] {
+            headers.set(k, &v).map_err(|e| e.to_string())?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into())).with_redirect(RequestRedirect::Manual);
+        let req = Request::new_with_init(&target.url(), &init).map_err(|e| e.to_string())?;
+        let limit = Duration::from_millis(policy.timeout_ms);
+        match runtime_support::timeout(Fetch::Request(req).send(), limit).await {
+            Some(Ok(res)) if (200..300).contains(&res.status_code()) => Ok(()),
+            Some(Ok(res)) => Err(format!("the channel answered {}", res.status_code())),
+            Some(Err(e)) => Err(e.to_string()),
+            None => Err(format!("no answer within {} ms", policy.timeout_ms)),
+        }
+    }
+}
+
+fn schedule(sql: &SqlStorage) -> Result<Vec<ScheduleEntry>> {
+    #[derive(Deserialize)]
+    struct Row {
+        kind: String,
+        due_at: i64,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT kind, due_at FROM schedule", None)?.to_array()?;
+    Ok(rows.into_iter().map(|r| ScheduleEntry { kind: r.kind, due_at: r.due_at }).collect())
+}
