@@ -32,8 +32,8 @@ before(async () => {
   });
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   stack = await startStack({
-    orchestratorOnly: true,
-    workspaceVars: { OUTBOUND_WEBHOOK_SECRET: SECRET, EGRESS_ALLOW_LOOPBACK_HTTP: "local-only", OUTBOUND_RETRY_BASE_MS: "1000" },
+    agentVars: { OUTBOUND_WEBHOOK_SECRET: SECRET, EGRESS_ALLOW_LOOPBACK_HTTP: "local-only" },
+    workspaceVars: { OUTBOUND_RETRY_BASE_MS: "1000" },
   });
   const url = `http://127.0.0.1:${receiver.address().port}/send`;
   const set = await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, channel: { kind: "webhook", url } } });

@@ -55,6 +55,7 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
         name: "parley-agents",
         ...modulesOf("workers/agents/build"),
         compatibilityDate: "2026-06-01",
+        durableObjects: { WORKSPACE: { className: "Workspace", scriptName: "parley-workspace" } },
         bindings: agentVars,
       },
       {
@@ -62,6 +63,7 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
         ...modulesOf("workers/workspace/build"),
         compatibilityDate: "2026-06-01",
         durableObjects: { WORKSPACE: { className: "Workspace", useSQLite: true } },
+        serviceBindings: { AGENTS: "parley-agents" },
       },
     ],
   }));

@@ -4,6 +4,7 @@
 pub mod meta;
 pub mod random;
 pub mod responses;
+pub mod schedule;
 pub mod transaction;
 pub mod webcrypto;
 pub mod zones;

@@ -3,7 +3,6 @@
 //! be separated by an `await`.
 
 use domain::message::{MessageView, Role};
-use domain::schedule::ScheduleEntry;
 use domain::turn::{TurnError, TurnState, TurnView};
 use serde::Deserialize;
 use worker::{Result, SqlStorage, SqlStorageValue as V};
@@ -208,25 +207,4 @@ pub fn set_turn_tier(sql: &SqlStorage, id: &str, tier: &str) -> Result<()> {
 }
 
 
-pub fn schedule_set(sql: &SqlStorage, kind: &str, due_at: i64) -> Result<()> {
-    sql.exec(
-        "INSERT INTO schedule (kind, due_at) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
-        vec![kind.into(), due_at.into()],
-    )?;
-    Ok(())
-}
-
-pub fn schedule_remove(sql: &SqlStorage, kind: &str) -> Result<()> {
-    sql.exec("DELETE FROM schedule WHERE kind = ?", vec![kind.into()])?;
-    Ok(())
-}
-
-pub fn schedule_all(sql: &SqlStorage) -> Result<Vec<ScheduleEntry>> {
-    #[derive(Deserialize)]
-    struct Row {
-        kind: String,
-        due_at: i64,
-    }
-    let rows: Vec<Row> = sql.exec("SELECT kind, due_at FROM schedule", None)?.to_array()?;
-    Ok(rows.into_iter().map(|r| ScheduleEntry { kind: r.kind, due_at: r.due_at }).collect())
-}
+pub use runtime_support::schedule::{all as schedule_all, remove as schedule_remove, set_earliest as schedule_set};

@@ -1,6 +1,7 @@
 //! The agents worker. `POST /v1/turns` takes a [`TurnRequest`] and answers with its events as
 //! NDJSON, streamed as the model produces them. `GET /health` answers when the worker is up.
 
+mod channel;
 mod context;
 mod http_tool;
 mod tools_api;
@@ -37,6 +38,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         }
         (Method::Post, PLAN_PATH) => tools_api::plan(req, &env).await,
         (Method::Post, RUN_PATH) => tools_api::run(req, &env).await,
+        (Method::Post, "/v1/channel/deliver") => channel::deliver(req, &env).await,
         _ => error(404, "not_found", "no such route"),
     }
 }

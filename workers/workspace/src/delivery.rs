@@ -1,15 +1,14 @@
 //! Delivering send intents over the webhook channel. Each intent was recorded with the policy's
 //! decision; here it is claimed (a lease, so two deliveries of one intent never overlap),
-//! posted with its idempotency key and a signature (`x-parley-timestamp`, `x-parley-signature:
-//! v1=<hex HMAC-SHA256 of "{timestamp}.{body}">` keyed with `OUTBOUND_WEBHOOK_SECRET`), and
-//! marked delivered, or retried from the alarm with backoff, then given up. The URL passes the
-//! egress guard first. A crash mid-delivery leaves a lease that expires; the retry carries the
-//! same key, so the receiver sends once.
+//! handed to the agents worker (which guards, signs and posts it with its idempotency key; all
+//! third-party calls leave through there), and marked delivered, or retried from the alarm with
+//! backoff, then given up. A crash mid-delivery leaves a lease that expires; the retry carries
+//! the same key, so the receiver sends once.
 
 use crate::Workspace;
-use domain::schedule::{due, next_alarm, ScheduleEntry};
+use domain::schedule::{due, next_alarm};
+use runtime_support::schedule;
 use serde::Deserialize;
-use std::time::Duration;
 use workspace::channel::{idempotency_key, payload, retry_after_ms};
 use worker::*;
 
@@ -93,14 +92,10 @@ impl Workspace {
             )?
             .one()?;
         match next.at {
-            Some(at) => {
-                sql.exec("INSERT INTO schedule (kind, due_at) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET due_at = excluded.due_at", vec![DELIVER.into(), at.into()])?;
-            }
-            None => {
-                sql.exec("DELETE FROM schedule WHERE kind = ?", vec![DELIVER.into()])?;
-            }
+            Some(at) => schedule::set(&sql, DELIVER, at)?,
+            None => schedule::remove(&sql, DELIVER)?,
         }
-        let entries: Vec<ScheduleEntry> = schedule(&sql)?;
+        let entries = schedule::all(&sql)?;
         if let Some(at) = next_alarm(&entries) {
             let at = at.max(Self::now() + 1);
             self.state.storage().set_alarm(runtime_support::alarm_at(at)).await?;
@@ -111,50 +106,31 @@ impl Workspace {
     /// The alarm: runs whatever in the schedule is due.
     pub(crate) async fn run_due(&self) -> Result<()> {
         self.migrate()?;
-        let entries = schedule(&self.state.storage().sql())?;
+        let entries = schedule::all(&self.state.storage().sql())?;
         if due(&entries, Self::now()).iter().any(|e| e.kind == DELIVER) {
             self.deliver_due().await?;
         }
         Ok(())
     }
 
+    /// Hands the intent to the agents worker, which guards, signs and sends it.
     async fn deliver(&self, intent: &Intent) -> std::result::Result<(), String> {
         let url = intent.channel_url.as_deref().ok_or("the intent has no URL")?;
-        let secret = self.env.secret("OUTBOUND_WEBHOOK_SECRET").map(|s| s.to_string()).or_else(|_| self.env.var("OUTBOUND_WEBHOOK_SECRET").map(|v| v.to_string())).map_err(|_| "OUTBOUND_WEBHOOK_SECRET is not set".to_owned())?;
-        // The URL is an admin's, but it still may not reach private or internal addresses.
-        let host = egress::Target::parse(url).map_err(|r| r.to_string())?.origin();
-        let host = host.split("://").nth(1).unwrap_or_default().to_owned();
-        let loopback = self.env.var("EGRESS_ALLOW_LOOPBACK_HTTP").map(|v| v.to_string() == "local-only").unwrap_or(false);
-        let policy = egress::EgressPolicy { allowed_hosts: vec![host], allow_loopback_http: loopback, ..Default::default() };
-        let target = egress::check(&policy, url).map_err(|r| format!("refused: {r}"))?;
         let lead = crate::store::lead_view(&self.state.storage().sql(), &intent.lead_id).map_err(|e| e.to_string())?;
         let org = self.state.id().name().unwrap_or_default();
         let key = idempotency_key(&org, intent.id);
         let body = payload(&key, &intent.lead_id, lead.as_ref().and_then(|l| l.email.as_deref()), lead.as_ref().and_then(|l| l.phone.as_deref()), &intent.content, intent.created_at).to_string();
-        let ts = Self::now() / 1000;
-        let headers = Headers::new();
-        for (k, v) in [("Content-Type", "application/json".to_owned()), ("Idempotency-Key", key.clone()), ("x-parley-timestamp", ts.to_string()), ("x-parley-signature", webhooks::sign(secret.as_bytes(), ts, body.as_bytes()))] {
-            headers.set(k, &v).map_err(|e| e.to_string())?;
-        }
+        let request = serde_json::json!({ "url": url, "idempotency_key": key, "body": body }).to_string();
+        let agents = self.env.service("AGENTS").map_err(|e| e.to_string())?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into())).with_redirect(RequestRedirect::Manual);
-        let req = Request::new_with_init(&target.url(), &init).map_err(|e| e.to_string())?;
-        let limit = Duration::from_millis(policy.timeout_ms);
-        match runtime_support::timeout(Fetch::Request(req).send(), limit).await {
-            Some(Ok(res)) if (200..300).contains(&res.status_code()) => Ok(()),
-            Some(Ok(res)) => Err(format!("the channel answered {}", res.status_code())),
-            Some(Err(e)) => Err(e.to_string()),
-            None => Err(format!("no answer within {} ms", policy.timeout_ms)),
+        init.with_method(Method::Post).with_body(Some(request.into()));
+        let req = Request::new_with_init("https://agents/v1/channel/deliver", &init).map_err(|e| e.to_string())?;
+        let mut res = agents.fetch_request(req).await.map_err(|e| e.to_string())?;
+        let v: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+        if v["ok"].as_bool() == Some(true) {
+            Ok(())
+        } else {
+            Err(v["error"].as_str().unwrap_or("delivery failed").to_owned())
         }
     }
-}
-
-fn schedule(sql: &SqlStorage) -> Result<Vec<ScheduleEntry>> {
-    #[derive(Deserialize)]
-    struct Row {
-        kind: String,
-        due_at: i64,
-    }
-    let rows: Vec<Row> = sql.exec("SELECT kind, due_at FROM schedule", None)?.to_array()?;
-    Ok(rows.into_iter().map(|r| ScheduleEntry { kind: r.kind, due_at: r.due_at }).collect())
 }
