@@ -94,7 +94,7 @@ function wasmSize(rel) {
   return { raw: statSync(path.join(ROOT, rel)).size, gzip: gzipSync(bytes, { level: 9 }).length };
 }
 
-const stack = await startMiniflareStack();
+const stack = await startMiniflareStack({ seedFiles: ["tests/fixtures/bench_plan.sql"] });
 try {
   const health = await baseline(stack, 200);
   const one = await postToBroadcast(stack, 1, 200);

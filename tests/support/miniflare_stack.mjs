@@ -23,7 +23,7 @@ function modulesOf(dir) {
   };
 }
 
-export async function startMiniflareStack({ agentVars = {} } = {}) {
+export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {}) {
   const persist = mkdtempSync(path.join(tmpdir(), "parley-mf-"));
   const port = await freePort();
   const vars = await authVars();
@@ -70,7 +70,7 @@ export async function startMiniflareStack({ agentVars = {} } = {}) {
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");
   const migrations = readdirSync(path.join(ROOT, "d1_migrations")).filter((f) => f.endsWith(".sql")).sort();
-  for (const file of [...migrations.map((f) => path.join(ROOT, "d1_migrations", f)), path.join(ROOT, "xtask/sql/dev_seed.sql")]) {
+  for (const file of [...migrations.map((f) => path.join(ROOT, "d1_migrations", f)), path.join(ROOT, "xtask/sql/dev_seed.sql"), ...seedFiles.map((f) => path.join(ROOT, f))]) {
     const statements = readFileSync(file, "utf8").split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
     for (const sql of statements) await db.prepare(sql).run();
   }
