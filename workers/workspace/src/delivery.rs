@@ -52,6 +52,8 @@ impl Workspace {
             if claimed.rows_written() == 0 {
                 continue;
             }
+            // The alarm covers the lease before the call, so a crash mid-delivery is retried.
+            self.arm_for_retries().await?;
             let outcome = self.deliver(&intent).await;
             let attempts = intent.attempts + 1;
             let done = Self::now();
