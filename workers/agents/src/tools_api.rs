@@ -35,10 +35,11 @@ fn outcome(ok: bool, result: impl Into<String>, summary: impl Into<String>) -> T
     ToolOutcome { ok, result: truncate(&result.into(), MODEL_VIEW_BYTES), summary: summary.into(), artifact: None }
 }
 
-async fn invocation(req: &mut Request) -> std::result::Result<ToolInvocation, Response> {
+/// The call in the request body, or the 400 to answer with.
+async fn invocation(req: &mut Request) -> Result<std::result::Result<ToolInvocation, Response>> {
     match req.json::<ToolInvocation>().await {
-        Ok(i) => Ok(i),
-        Err(e) => Err(Response::from_json(&json!({ "error": { "code": "malformed_json", "message": e.to_string() } })).map(|r| r.with_status(400)).unwrap_or_else(|_| Response::empty().unwrap())),
+        Ok(i) => Ok(Ok(i)),
+        Err(e) => Ok(Err(Response::from_json(&json!({ "error": { "code": "malformed_json", "message": e.to_string() } }))?.with_status(400))),
     }
 }
 
@@ -54,7 +55,7 @@ fn render_http(env: &Env, inv: &ToolInvocation, params: &BTreeMap<String, String
 
 /// `POST /v1/tools/plan`.
 pub async fn plan(mut req: Request, env: &Env) -> Result<Response> {
-    let inv = match invocation(&mut req).await {
+    let inv = match invocation(&mut req).await? {
         Ok(i) => i,
         Err(r) => return Ok(r),
     };
@@ -79,7 +80,7 @@ pub async fn plan(mut req: Request, env: &Env) -> Result<Response> {
 
 /// `POST /v1/tools/run`.
 pub async fn run(mut req: Request, env: &Env) -> Result<Response> {
-    let inv = match invocation(&mut req).await {
+    let inv = match invocation(&mut req).await? {
         Ok(i) => i,
         Err(r) => return Ok(r),
     };
