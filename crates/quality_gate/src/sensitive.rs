@@ -67,7 +67,7 @@ fn luhn(digits: &str) -> bool {
         .enumerate()
         .map(|(i, d)| if i % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { d })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// `$1,200`, `€ 500`, `£3k`, `1200 USD`, `40 dollars`, `10k euros`.

@@ -64,8 +64,8 @@ pub async fn plan(mut req: Request, env: &Env) -> Result<Response> {
         Ok(ToolCall::HttpRequest { endpoint, params, body }) => match render_http(env, &inv, &params, body.as_ref(), &endpoint) {
             Err(why) => ToolPlan::Reject { result: format!("REFUSED: {why}"), summary: why },
             Ok((call, _)) => {
-                let def = inv.endpoint.as_ref().map_or(true, |e| e.mutating);
-                if tools::needs_approval(&call.method, def) {
+                let marked_mutating = inv.endpoint.as_ref().is_none_or(|e| e.mutating);
+                if tools::needs_approval(&call.method, marked_mutating) {
                     ToolPlan::Approve { request: json!({ "method": call.method, "url": call.url, "headers": call.masked_headers, "body": call.masked_body }) }
                 } else {
                     ToolPlan::Run
