@@ -101,8 +101,18 @@ export async function startStack(options = {}) {
   stack.kill = () => stop(stack, "SIGKILL");
   stack.restart = async () => {
     await stop(stack, "SIGKILL");
-    await launch(stack, stack.port); // same address, so connected clients can come back
-
+    // Same address, so connected clients can come back. A killed runtime's sockets can take a
+    // moment to be released, so an "address in use" start is retried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await launch(stack, stack.port);
+        return;
+      } catch (e) {
+        if (attempt >= 10 || !String(e.message).includes("Address already in use")) throw e;
+        await stop(stack, "SIGKILL");
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
   };
   stack.logs = () => stack.output;
   return stack;
