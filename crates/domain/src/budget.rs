@@ -136,6 +136,21 @@ pub fn turn_cost_micros(price: &ModelPrice, input_tokens: u64, output_tokens: u6
     u64::try_from(scaled.div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
+/// What one model call cost under `prices`: the model's own price, else the `default` entry,
+/// else nothing (an unpriced model costs 0 rather than failing the turn). Negative token
+/// counts (which a broken provider could report) count as 0.
+pub fn call_cost_micros(prices: &BTreeMap<String, ModelPrice>, model: &str, tokens: (i64, i64)) -> u64 {
+    prices
+        .get(model)
+        .or_else(|| prices.get("default"))
+        .map_or(0, |p| turn_cost_micros(p, tokens.0.max(0) as u64, tokens.1.max(0) as u64))
+}
+
+/// The prices configured in `MODEL_PRICES`: none when unset, blank or invalid.
+pub fn configured_prices(raw: Option<&str>) -> BTreeMap<String, ModelPrice> {
+    raw.filter(|r| !r.trim().is_empty()).and_then(|r| parse_prices(r).ok()).unwrap_or_default()
+}
+
 /// Which of the org's configured models a turn uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -272,6 +287,18 @@ mod tests {
         for json in invalid {
             assert!(matches!(parse_prices(json), Err(PriceError::InvalidModel { .. })), "{json}");
         }
+    }
+
+    #[test]
+    fn a_call_is_priced_by_its_model_then_the_default_then_free() {
+        let prices = configured_prices(Some(r#"{"big": {"input": 10, "output": 20}, "default": {"input": 1, "output": 1}}"#));
+        assert_eq!(call_cost_micros(&prices, "big", (1_000_000, 1_000_000)), 30_000_000);
+        assert_eq!(call_cost_micros(&prices, "other", (1_000_000, 0)), 1_000_000);
+        assert_eq!(call_cost_micros(&prices, "big", (-5, -5)), 0);
+        assert!(configured_prices(None).is_empty());
+        assert!(configured_prices(Some("  ")).is_empty());
+        assert!(configured_prices(Some("not json")).is_empty());
+        assert_eq!(call_cost_micros(&configured_prices(None), "big", (10, 10)), 0);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! Controller decrypts them, for the chat a grant covers. Every create, delete and use is a
 //! security event, written in the same batch as the change it records.
 
-use crate::{all, first, int, stmt, text, unavailable};
+use crate::{all, int, stmt, text, unavailable};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use domain::agent_protocol::TurnSecret;
@@ -157,15 +157,4 @@ pub async fn granted_for_chat(db: &D1Database, key: &MasterKey, org: &OrgId, cha
         db.batch(events).await.map_err(unavailable)?;
     }
     Ok(out)
-}
-
-/// Whether a secret exists (for tests of isolation and for callers that want a 404 early).
-pub async fn exists(db: &D1Database, org: &OrgId, name: &SecretName) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Row {
-        #[allow(dead_code)]
-        name: String,
-    }
-    let row: Option<Row> = first(db, "SELECT name FROM secrets WHERE org_id = ?1 AND name = ?2", &[text(org.as_str()), text(name.as_str())]).await?;
-    Ok(row.is_some())
 }

@@ -17,4 +17,4 @@ pub mod slots;
 pub use catalog::{catalog, needs_approval, parse_call, ToolCall, ToolError};
 pub use chunk::{chunk_document, validate_document, Chunk, DocumentError, MAX_DOCUMENT_BYTES};
 pub use schema::{validate, SchemaViolation};
-pub use slots::{propose_meeting_slots, Busy, Slot, SlotError};
+pub use slots::{parse_holidays, propose_meeting_slots, Busy, Slot, SlotError};

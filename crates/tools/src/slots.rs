@@ -99,6 +99,17 @@ impl SlotError {
     }
 }
 
+/// Holidays from configuration: comma-separated local dates `YYYY-MM-DD`; anything that is not
+/// such a date is ignored (an impossible date never matches a day anyway).
+pub fn parse_holidays(raw: &str) -> Vec<(i32, u32, u32)> {
+    raw.split(',')
+        .filter_map(|d| {
+            let mut parts = d.trim().splitn(3, '-');
+            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
 /// Proposes up to three ranked 30-minute slots in the contact's business hours over the next
 /// `days_ahead` (1–3) business days after `now_ms`, avoiding `busy`. See the module
 /// documentation for the exact rules and ranking.

@@ -6,7 +6,7 @@
 use super::model_call::{failure, Failure, ModelOutcome};
 use super::{sockets, steps, store, ChatController};
 use domain::agent_protocol::{TurnRequest, TurnSecret};
-use domain::budget::{routing, tier, turn_cost_micros, ModelChoice, Tier};
+use domain::budget::{call_cost_micros, configured_prices, routing, tier, ModelChoice, ModelPrice, Tier};
 use domain::agent_protocol::ContextSource;
 use domain::context::{approx_tokens, conversation_for, ContextBudget};
 use domain::events::{ChatEvent, PartialReply};
@@ -52,6 +52,8 @@ pub(super) struct TurnRun {
     pub tier: Tier,
     pub cheaper_model: bool,
     pub context: ContextBudget,
+    /// The configured model prices (`MODEL_PRICES`), read once per turn.
+    pub prices: std::collections::BTreeMap<String, ModelPrice>,
 }
 
 /// Resets the draining flag however the drain ends.
@@ -162,6 +164,7 @@ impl ChatController {
             tier: Tier::Green,
             cheaper_model: false,
             context: ContextBudget::default(),
+            prices: configured_prices(self.env.var("MODEL_PRICES").ok().map(|v| v.to_string()).as_deref()),
         };
         if let Some(t) = &run.tenant {
             if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()).await {
@@ -231,7 +234,7 @@ impl ChatController {
                         Ok(ModelOutcome::Reply { model, .. } | ModelOutcome::ToolCalls { model, .. }) => model.as_str(),
                         Err(_) => "",
                     };
-                    let cost = self.cost_of(model, tokens);
+                    let cost = call_cost_micros(&run.prices, model, tokens);
                     run.cost_micros = run.cost_micros.saturating_add(cost);
                     store::add_turn_usage(&sql, &run.turn_id, tokens, cost)?;
                     match outcome {
@@ -280,14 +283,6 @@ impl ChatController {
             use_tools: true,
             context: Some(context),
         })
-    }
-
-    /// What a model call cost under the configured prices (`MODEL_PRICES`, USD per million
-    /// tokens by model, with an optional `default`); 0 when no price applies.
-    fn cost_of(&self, model: &str, tokens: (i64, i64)) -> u64 {
-        let raw = self.env.var("MODEL_PRICES").map(|v| v.to_string()).unwrap_or_default();
-        let Ok(prices) = domain::budget::parse_prices(if raw.trim().is_empty() { "{}" } else { &raw }) else { return 0 };
-        prices.get(model).or_else(|| prices.get("default")).map_or(0, |p| turn_cost_micros(p, tokens.0.max(0) as u64, tokens.1.max(0) as u64))
     }
 
     /// Parks the turn on its pending approvals and schedules their expiry.

@@ -174,11 +174,5 @@ async fn workspace_request(env: &Env, org_id: &str, actor: &str, method: &str, p
 
 /// Holidays from `MEETING_HOLIDAYS` (comma-separated `YYYY-MM-DD`), skipped by meeting slots.
 fn holidays(env: &Env) -> Vec<(i32, u32, u32)> {
-    let raw = env.var("MEETING_HOLIDAYS").map(|v| v.to_string()).unwrap_or_default();
-    raw.split(',')
-        .filter_map(|d| {
-            let mut parts = d.trim().split('-');
-            Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-        })
-        .collect()
+    tools::parse_holidays(&env.var("MEETING_HOLIDAYS").map(|v| v.to_string()).unwrap_or_default())
 }

@@ -404,3 +404,10 @@ proptest! {
         prop_assert_eq!(starts(&slots), expected);
     }
 }
+
+#[test]
+fn holidays_parse_from_configuration_and_skip_what_is_not_a_date() {
+    assert_eq!(parse_holidays("2026-12-25, 2027-01-01"), vec![(2026, 12, 25), (2027, 1, 1)]);
+    assert_eq!(parse_holidays(""), vec![]);
+    assert_eq!(parse_holidays("christmas,2026-12,2026-12-x,2026-12-26"), vec![(2026, 12, 26)]);
+}
