@@ -12,7 +12,13 @@ use domain::ids::OrgId;
 use domain::local_issuer;
 use domain::ApiError;
 use runtime_support::webcrypto;
+use std::cell::RefCell;
 use worker::{Env, Request};
+
+thread_local! {
+    /// Signatures already verified by this isolate (the claims are still checked every time).
+    static VERIFIED: RefCell<auth::VerifiedTokens> = RefCell::new(auth::VerifiedTokens::new());
+}
 
 /// Tolerated clock difference between Clerk and the worker.
 const CLOCK_SKEW_SECS: i64 = 30;
@@ -44,7 +50,6 @@ pub async fn authenticate(req: &Request, env: &Env, now_secs: i64) -> Result<Ide
 }
 
 async fn verify(token: &str, env: &Env, host: &str, now_secs: i64) -> Result<Identity, ApiError> {
-    let jwks = auth::parse_jwks(&required(env, "CLERK_JWKS")?).map_err(|_| ApiError::Misconfigured("CLERK_JWKS"))?;
     let policy = SessionPolicy {
         issuer: required(env, "CLERK_ISSUER")?,
         authorized_parties: setting(env, "CLERK_AUTHORIZED_PARTIES")
@@ -55,6 +60,23 @@ async fn verify(token: &str, env: &Env, host: &str, now_secs: i64) -> Result<Ide
     if !local_issuer::issuer_allowed(&policy.issuer, host) {
         return Err(refused(AuthError::WrongIssuer));
     }
+    let cached = VERIFIED.with(|v| v.borrow().get(token, now_secs).cloned());
+    let claims = match cached {
+        Some(claims) => claims,
+        None => {
+            let claims = verify_signature(token, env).await?;
+            VERIFIED.with(|v| v.borrow_mut().insert(token, claims.clone(), now_secs));
+            claims
+        }
+    };
+    let session = auth::check_claims(&claims, &policy, now_secs).map_err(refused)?;
+    Ok(Identity { org: session.org, user_id: session.user_id, role: session.role })
+}
+
+/// Parses `token` and checks its RS256 signature against the configured JWKS with WebCrypto;
+/// the claims it returns are not yet checked.
+async fn verify_signature(token: &str, env: &Env) -> Result<auth::SessionClaims, ApiError> {
+    let jwks = auth::parse_jwks(&required(env, "CLERK_JWKS")?).map_err(|_| ApiError::Misconfigured("CLERK_JWKS"))?;
     let parts = auth::parse_token(token).map_err(refused)?;
     let key = auth::select_key(&jwks, parts.header.kid.as_deref()).map_err(refused)?;
     let jwk = serde_json::to_string(key).map_err(|_| ApiError::Misconfigured("CLERK_JWKS"))?;
@@ -66,6 +88,5 @@ async fn verify(token: &str, env: &Env, host: &str, now_secs: i64) -> Result<Ide
     if !valid {
         return Err(refused(AuthError::BadSignature));
     }
-    let session = auth::check_claims(&parts.claims, &policy, now_secs).map_err(refused)?;
-    Ok(Identity { org: session.org, user_id: session.user_id, role: session.role })
+    Ok(parts.claims)
 }

@@ -32,9 +32,14 @@ struct OrgRow {
     deleted_at: Option<i64>,
 }
 
+const ORG_SQL: &str = "SELECT deleted_at FROM orgs WHERE id = ?1";
+
 /// The caller's org must exist in Parley's mirror of Clerk and not be deleted.
 pub async fn check_org(db: &D1Database, who: &Identity) -> Result<(), ApiError> {
-    let row: Option<OrgRow> = tenancy_store::first(db, "SELECT deleted_at FROM orgs WHERE id = ?1", &[text(who.org.as_str())]).await?;
+    org_provisioned(tenancy_store::first(db, ORG_SQL, &[text(who.org.as_str())]).await?)
+}
+
+fn org_provisioned(row: Option<OrgRow>) -> Result<(), ApiError> {
     match row {
         Some(OrgRow { deleted_at: None }) => Ok(()),
         _ => Err(ApiError::Forbidden {
@@ -125,7 +130,8 @@ struct Count {
     n: i64,
 }
 
-/// Whether the caller may start agent work in `chat` now: subscription, seat, then quotas.
+/// Whether the caller may start agent work in `chat` now: a provisioned org, subscription, seat,
+/// then quotas, all read in one D1 batch (this is on the path of every posted message).
 pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: &ChatId, now_ms: i64) -> Result<(), ApiError> {
     let org = text(who.org.as_str());
     let day = text(&billing::utc_day(now_ms));
@@ -151,13 +157,16 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
             stmt(
                 db,
                 "SELECT COUNT(*) AS n FROM active_turns WHERE org_id = ?1 AND chat_id != ?2 AND started_at > ?3",
-                &[org, text(chat.as_str()), int(now_ms - tenancy_store::active_turns::STALE_AFTER_MS)],
+                &[org.clone(), text(chat.as_str()), int(now_ms - tenancy_store::active_turns::STALE_AFTER_MS)],
             )?,
+            stmt(db, ORG_SQL, &[org])?,
         ])
         .await
         .map_err(unavailable)?;
     let rows = |i: usize| -> Result<Vec<Count>, ApiError> { results.get(i).ok_or_else(|| unavailable("short batch"))?.results().map_err(unavailable) };
     let count = |i: usize| -> Result<i64, ApiError> { Ok(rows(i)?.first().map_or(0, |c| c.n)) };
+    let org_row = results.get(5).ok_or_else(|| unavailable("short batch"))?.results::<OrgRow>().map_err(unavailable)?;
+    org_provisioned(org_row.into_iter().next())?;
     let standing: Standing = results
         .first()
         .ok_or_else(|| unavailable("short batch"))?

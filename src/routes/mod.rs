@@ -40,9 +40,9 @@ async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64) -> Result
         _ => authenticate(&req, env, now_ms / 1000).await?,
     };
     tenancy::check_role(route.name, &who)?;
-    tenancy::check_org(&db, &who).await?;
-    if let (true, Some(chat)) = (route.name.runs_agent(), &route.chat) {
-        tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?;
+    match (route.name.runs_agent(), &route.chat) {
+        (true, Some(chat)) => tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?,
+        _ => tenancy::check_org(&db, &who).await?,
     }
     if let Some(path) = workspace_path(&route) {
         let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };

@@ -49,6 +49,7 @@ mod jwks;
 mod role;
 pub mod ticket;
 mod token;
+mod verified;
 
 pub use claims::{check_claims, Session, SessionPolicy};
 pub use credentials::{session_token, SESSION_COOKIE};
@@ -56,4 +57,5 @@ pub use error::AuthError;
 pub use jwks::{parse_jwks, select_key, Jwk, Jwks};
 pub use role::Role;
 pub use ticket::{looks_like_ticket, ticket_from_bytes, ticket_hash, TICKET_TTL_MS};
+pub use verified::{VerifiedTokens, VERIFIED_CAPACITY, VERIFIED_TTL_SECS};
 pub use token::{parse_token, JoseHeader, OrgClaim, SessionClaims, TokenParts, ALGORITHM, MAX_TOKEN_LEN};
