@@ -78,6 +78,13 @@ pub enum ApiError {
     /// A dependency (D1, R2, a Durable Object, the agents worker) failed.
     #[error("{dependency} is unavailable")]
     Unavailable { dependency: &'static str },
+    /// The request is well formed but cannot be carried out as it stands (a backup that fails
+    /// its checks, a snapshot from a newer schema); the code says why.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    /// The target is busy with something that must finish first (a restore while a turn runs).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
 }
 
 impl ApiError {
@@ -102,7 +109,9 @@ impl ApiError {
             | ApiError::AuthRefused { code, .. }
             | ApiError::Forbidden { code, .. }
             | ApiError::PaymentRequired { code, .. }
-            | ApiError::BadWebhookPayload { code, .. } => code,
+            | ApiError::BadWebhookPayload { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::Conflict { code, .. } => code,
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::UnknownSecret => "unknown_secret",
             ApiError::Misconfigured(_) => "misconfigured",
@@ -124,9 +133,10 @@ impl ApiError {
             ApiError::Forbidden { .. } => 403,
             ApiError::UnknownChat | ApiError::UnknownLead | ApiError::UnknownDraft | ApiError::UnknownSecret | ApiError::NotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::InvalidTransition(_) => 409,
+            ApiError::InvalidTransition(_) | ApiError::Conflict { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType(..) => 415,
+            ApiError::Unprocessable { .. } => 422,
             ApiError::UpgradeRequired => 426,
             ApiError::QuotaExceeded { .. } => 429,
             ApiError::Unavailable { .. } | ApiError::Misconfigured(_) => 503,

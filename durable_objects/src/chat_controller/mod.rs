@@ -5,11 +5,13 @@
 //!
 //! Its HTTP interface is internal (only the orchestrator can reach it):
 //! `POST /init`, `GET /meta`, `POST /messages`, `GET /messages`, `GET /turns`, `GET /ws`,
-//! `GET /approvals`, `POST /approvals/{id}`, `GET /artifacts`, `GET /ping`.
+//! `GET /approvals`, `POST /approvals/{id}`, `GET /artifacts`, `GET /ping`, and for backups
+//! `GET /backup/export` and `POST /backup/import` (see `runtime_support::snapshot`).
 
 mod approvals;
 mod handlers;
 mod model_call;
+mod restore;
 use runtime_support::responses;
 pub(crate) mod schema;
 mod sockets;
@@ -112,6 +114,8 @@ impl ChatController {
                 self.decide(&id, req).await
             }
             (Method::Get, "/ws") => self.accept_socket(&req),
+            (Method::Get, "/backup/export") => runtime_support::snapshot::serve_export(&self.state.storage(), "chat"),
+            (Method::Post, "/backup/import") => self.restore(req).await,
             _ => responses::error(&ApiError::NotFound),
         }
     }

@@ -9,7 +9,8 @@
 //! Internal HTTP interface: `GET /ping` (writes nothing), `GET|PUT /settings`, `GET|POST /leads`, `GET /leads/{id}`,
 //! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`, `POST /leads/{id}/stage`,
 //! `POST /leads/{id}/takeover`, `POST /leads/{id}/handback`, `POST /leads/{id}/replies`,
-//! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`.
+//! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`,
+//! `GET /backup/export`, `POST /backup/import` (see `runtime_support::snapshot`).
 
 mod audit_log;
 mod delivery;
@@ -72,7 +73,7 @@ impl DurableObject for Workspace {
 }
 
 impl Workspace {
-    async fn route(&self, req: Request) -> Result<Response> {
+    async fn route(&self, mut req: Request) -> Result<Response> {
         if req.method() == Method::Get && req.path() == "/ping" {
             return Response::ok("pong");
         }
@@ -108,6 +109,11 @@ impl Workspace {
             (Method::Post, ["drafts", id, action @ ("approve" | "reject" | "send")]) => {
                 let (id, action) = (id.to_string(), action.to_string());
                 self.act_on_draft(&id, &action, req).await
+            }
+            (Method::Get, ["backup", "export"]) => runtime_support::snapshot::serve_export(&self.state.storage(), "workspace"),
+            (Method::Post, ["backup", "import"]) => {
+                let body = req.text().await?;
+                runtime_support::snapshot::serve_import(&self.state.storage(), schema::MIGRATIONS, "workspace", &body).await
             }
             _ => responses::error(&ApiError::NotFound),
         }
