@@ -14,6 +14,6 @@ mod verify;
 pub use backup_id::BackupId;
 pub use export::{plan_snapshot, ExportError, PlannedPart, SnapshotPlan, HEADER_LINE_PREFIX, MAX_PART_BYTES};
 pub use keys::{object_prefix, timestamp, ObjectKind, SnapshotKey, READY_PROBE_KEY};
-pub use manifest::{sha256_hex, Manifest, PartEntry, MANIFEST_FORMAT};
+pub use manifest::{sha256, sha256_hex, Manifest, PartEntry, MANIFEST_FORMAT};
 pub use retention::{prune, SnapshotListing, ABANDONED_AFTER_MS};
 pub use verify::{read_manifest, verify, Refusal, Target, VerifiedSnapshot};

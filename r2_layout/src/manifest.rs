@@ -36,9 +36,14 @@ pub struct Manifest {
     pub parts: Vec<PartEntry>,
 }
 
+/// The SHA-256 digest (R2 checks an upload against it).
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha256(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

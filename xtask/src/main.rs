@@ -5,6 +5,8 @@
 //! - `cargo xtask test`: install, then run every test layer.
 //! - `cargo xtask bench`: run the benchmarks and write `docs/BENCHMARKS.md`.
 //! - `cargo xtask wrangler ARGS...`: the pinned wrangler under the pinned Node 22.
+//! - `cargo xtask restore list|verify|restore ...`: the backup restore script
+//!   (`tools/restore.mjs`; see `docs/RUNBOOK.md`).
 //! - `cargo xtask build-worker <orchestrator|agents|workspace>`: the `[build]` command in each
 //!   `wrangler.toml`; rebuilds only when sources changed.
 
@@ -21,12 +23,13 @@ fn main() -> ExitCode {
         Some("test") => run::test(&args[1..]),
         Some("bench") => run::bench(),
         Some("wrangler") => run::wrangler_passthrough(&args[1..]),
+        Some("restore") => run::restore(&args[1..]),
         Some("install") => install::all(install::Scope::Test).map(|_| ()),
         Some("build-worker") => match args.get(1) {
             Some(name) => install::all(install::Scope::Build).and_then(|tools| build::worker(&tools, name, false)),
             None => Err("usage: cargo xtask build-worker <orchestrator|agents|workspace>".into()),
         },
-        _ => Err("usage: cargo xtask <dev|test|bench|install|wrangler ARGS|build-worker NAME>".into()),
+        _ => Err("usage: cargo xtask <dev|test|bench|install|wrangler ARGS|restore ARGS|build-worker NAME>".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

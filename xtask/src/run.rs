@@ -121,6 +121,13 @@ pub fn bench() -> Result<(), String> {
     status(node(&tools).arg("tests/bench/run.mjs"))
 }
 
+/// The restore script (`tools/restore.mjs`): list, verify and restore backups through the
+/// admin API of a running app (the local one by default).
+pub fn restore(args: &[String]) -> Result<(), String> {
+    let tools = install::all(Scope::Build)?;
+    status(node(&tools).arg("tools/restore.mjs").args(args))
+}
+
 fn node(tools: &Tools) -> Command {
     let mut cmd = Command::new(&tools.node);
     cmd.current_dir(&tools.root)

@@ -63,6 +63,11 @@ pub enum RouteName {
     ApproveDraft,
     RejectDraft,
     SendDraft,
+    ListBackups,
+    TakeBackup,
+    GetBackup,
+    GetBackupPart,
+    RestoreBackup,
 }
 
 /// Every route: method, path template, name. `{chat_id}`, `{lead_id}`, `{draft_id}` and
@@ -122,6 +127,11 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("POST", "/v1/drafts/{draft_id}/approve", RouteName::ApproveDraft),
     ("POST", "/v1/drafts/{draft_id}/reject", RouteName::RejectDraft),
     ("POST", "/v1/drafts/{draft_id}/send", RouteName::SendDraft),
+    ("GET", "/v1/backups", RouteName::ListBackups),
+    ("POST", "/v1/backups", RouteName::TakeBackup),
+    ("GET", "/v1/backups/{backup_id}", RouteName::GetBackup),
+    ("GET", "/v1/backups/{backup_id}/parts", RouteName::GetBackupPart),
+    ("POST", "/v1/backups/{backup_id}/restore", RouteName::RestoreBackup),
 ];
 
 /// A matched route with its path parameters.
@@ -134,7 +144,7 @@ pub struct Route {
     pub draft: Option<i64>,
     /// A secret's name.
     pub secret: Option<SecretName>,
-    /// An approval's id, or an HTTP tool endpoint's name.
+    /// An approval's id, an HTTP tool endpoint's name, or a backup's id.
     pub key: Option<String>,
 }
 
@@ -165,7 +175,12 @@ impl RouteName {
             | RouteName::DecideApproval
             | RouteName::ListEndpoints
             | RouteName::PutEndpoint
-            | RouteName::DeleteEndpoint => Access::Admin,
+            | RouteName::DeleteEndpoint
+            | RouteName::ListBackups
+            | RouteName::TakeBackup
+            | RouteName::GetBackup
+            | RouteName::GetBackupPart
+            | RouteName::RestoreBackup => Access::Admin,
             _ => Access::Member,
         }
     }
@@ -195,6 +210,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
                 ("{lead_id}", raw) => lead = Some(LeadId::parse(raw).ok_or(ApiError::UnknownLead)?),
                 ("{draft_id}", raw) => draft = Some(raw.parse::<i64>().ok().filter(|n| *n > 0).ok_or(ApiError::UnknownDraft)?),
                 ("{secret_name}", raw) => secret = Some(SecretName::parse(raw).ok_or(ApiError::UnknownSecret)?),
+                ("{backup_id}", raw) => key = Some(backup_id_shaped(raw).then(|| raw.to_owned()).ok_or(ApiError::NotFound)?),
                 (_, raw) => key = Some(crate::endpoint::valid_name(raw).then(|| raw.to_owned()).ok_or(ApiError::NotFound)?),
             }
         }
@@ -205,6 +221,12 @@ pub fn resolve(method: &str, path: &str) -> Result<Route, ApiError> {
     } else {
         Err(ApiError::MethodNotAllowed { allowed: allowed.join(", ") })
     }
+}
+
+/// Whether a segment can be a backup id (`{kind}.{object_id}.{taken_at}`, parsed in full by
+/// `r2_layout::BackupId`): letters, digits, `_`, `-` and `.`, at most 128 bytes.
+fn backup_id_shaped(raw: &str) -> bool {
+    raw.len() <= 128 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// `Some(params)` when the template matches: each parameter's placeholder and its segment.
@@ -237,14 +259,14 @@ mod tests {
     #[test]
     fn every_table_entry_resolves_to_itself() {
         for (method, template, name) in ROUTES {
-            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7").replace("{secret_name}", "CRM_KEY").replace("{approval_id}", "apr_turn_1_0").replace("{endpoint_name}", "crm");
+            let path = template.replace("{chat_id}", CHAT).replace("{lead_id}", LEAD).replace("{draft_id}", "7").replace("{secret_name}", "CRM_KEY").replace("{approval_id}", "apr_turn_1_0").replace("{endpoint_name}", "crm").replace("{backup_id}", "chat.chat_x.20261122T084420123Z");
             let route = resolve(method, &path).unwrap();
             assert_eq!(route.name, *name);
             assert_eq!(route.chat.is_some(), template.contains("{chat_id}"));
             assert_eq!(route.lead.is_some(), template.contains("{lead_id}"));
             assert_eq!(route.draft, template.contains("{draft_id}").then_some(7));
             assert_eq!(route.secret.is_some(), template.contains("{secret_name}"));
-            assert_eq!(route.key.is_some(), template.contains("{approval_id}") || template.contains("{endpoint_name}"));
+            assert_eq!(route.key.is_some(), template.contains("{approval_id}") || template.contains("{endpoint_name}") || template.contains("{backup_id}"));
         }
     }
 

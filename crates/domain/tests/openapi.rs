@@ -69,6 +69,10 @@ fn every_status_the_router_can_produce_is_documented_somewhere() {
         ApiError::QuotaExceeded { quota: "messages_per_day", limit: 1, retry_after_secs: 1 },
         ApiError::BadWebhookPayload { code: "missing_field", message: String::new() },
         ApiError::BadSignature { code: "signature_mismatch", message: String::new() },
+        ApiError::Unprocessable { code: "backup_corrupt", message: String::new() },
+        ApiError::Unprocessable { code: "backup_incomplete", message: String::new() },
+        ApiError::Unprocessable { code: "backup_mismatch", message: String::new() },
+        ApiError::Conflict { code: "chat_busy", message: String::new() },
         ApiError::UnknownSecret,
         ApiError::Misconfigured("CLERK_WEBHOOK_SECRET"),
     ];

@@ -73,13 +73,14 @@ fn is_virtual(t: &TableRow) -> bool {
 }
 
 /// The tables a snapshot covers, in name order: ordinary and virtual tables, without SQLite's,
-/// the runtime's (`_cf_`) or the shadow tables behind a virtual table.
+/// the runtime's (any name starting with `_`: `_cf_...` in production, `__miniflare...` in
+/// local development) or the shadow tables behind a virtual table.
 fn tables(sql: &SqlStorage) -> Result<Vec<TableRow>> {
     let all: Vec<TableRow> = sql.exec("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name", None)?.to_array()?;
     let shadow_prefixes: Vec<String> = all.iter().filter(|t| is_virtual(t)).map(|t| format!("{}_", t.name)).collect();
     Ok(all
         .into_iter()
-        .filter(|t| !t.name.starts_with("sqlite_") && !t.name.starts_with("_cf_"))
+        .filter(|t| !t.name.starts_with("sqlite_") && !t.name.starts_with('_'))
         .filter(|t| !shadow_prefixes.iter().any(|prefix| t.name.starts_with(prefix.as_str())))
         .collect())
 }
