@@ -139,8 +139,12 @@ fn refused(r: r2_layout::Refusal) -> ApiError {
 pub async fn restore(env: &Env, org: &OrgId, id: &BackupId) -> Result<(Manifest, u64), ApiError> {
     // The object must exist before anything is read (an unknown chat is a 404, not a refusal).
     let stub = object::stub(env, org, id.kind, &id.object_id)?;
-    let manifest = read_manifest(env, org, id).await?;
     let bucket = bucket(env)?;
+    let manifest = match read_manifest(env, org, id).await {
+        // Nothing at all under the snapshot's prefix: not an unfinished backup, just none.
+        Err(ApiError::Unprocessable { code: "backup_incomplete", .. }) if !exists(&bucket, org, id).await? => return Err(ApiError::NotFound),
+        other => other?,
+    };
     let mut parts = Vec::with_capacity(manifest.parts.len());
     for entry in &manifest.parts {
         parts.push(get_bytes(&bucket, &entry.key).await?);
@@ -157,6 +161,13 @@ pub async fn restore(env: &Env, org: &OrgId, id: &BackupId) -> Result<(Manifest,
     }
     let restored: Restored = res.json().await.map_err(|e| unavailable("durable object", e))?;
     Ok((verified.manifest, restored.rows))
+}
+
+/// Whether anything of the snapshot is in the bucket.
+async fn exists(bucket: &Bucket, org: &OrgId, id: &BackupId) -> Result<bool, ApiError> {
+    let prefix = format!("{}/", key_for(org, id.kind, &id.object_id, id.taken_at_ms)?.prefix());
+    let page = bucket.list().prefix(prefix).limit(1).execute().await.map_err(|e| unavailable("r2", e))?;
+    Ok(!page.objects().is_empty())
 }
 
 fn keep(env: &Env) -> usize {

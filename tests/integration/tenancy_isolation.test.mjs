@@ -34,6 +34,10 @@ before(async () => {
   const doc = await call(stack, "POST", "/v1/knowledge", { body: { title: "A's pricing playbook", text: "Zanzibar discount tiers are confidential to A." } });
   assert.equal(doc.status, 201, doc.text);
   A.doc = doc.json.id;
+  const backup = await call(stack, "POST", "/v1/backups", { body: { kind: "chat", object_id: A.chat } });
+  assert.equal(backup.status, 201, backup.text);
+  A.backup = backup.json.id;
+  assert.equal((await call(stack, "POST", "/v1/backups", { body: { kind: "workspace" } })).status, 201);
   const b = await provisionOrg(stack);
   B.org = b.org;
   B.token = await mintToken({ org_id: b.org, user_id: b.users.admin, role: "admin" });
@@ -74,6 +78,10 @@ const ROUTES = {
   "POST /v1/chats/{chat_id}/approvals/{approval_id}": (i) => ["POST", `/v1/chats/${i.chat}/approvals/apr_turn_1_0`, { decision: "approve" }],
   "GET /v1/chats/{chat_id}/artifacts": (i) => ["GET", `/v1/chats/${i.chat}/artifacts`],
   "DELETE /v1/tools/endpoints/{endpoint_name}": (i) => ["DELETE", `/v1/tools/endpoints/${i.endpoint}`],
+  "POST /v1/backups": (i) => ["POST", "/v1/backups", { kind: "chat", object_id: i.chat }],
+  "GET /v1/backups/{backup_id}": (i) => ["GET", `/v1/backups/${i.backup}`],
+  "GET /v1/backups/{backup_id}/parts": (i) => ["GET", `/v1/backups/${i.backup}/parts?index=0`],
+  "POST /v1/backups/{backup_id}/restore": (i) => ["POST", `/v1/backups/${i.backup}/restore`],
 };
 
 // Routes without an id: B's answers must not mention anything of A's.
@@ -93,6 +101,7 @@ const LISTS = [
   ["GET", "/v1/tools/endpoints"],
   ["GET", "/v1/knowledge"],
   ["GET", "/v1/knowledge/search?q=zanzibar%20discount%20pricing"],
+  ["GET", "/v1/backups?kind=workspace"],
 ];
 
 // Routes that create or change only the caller's own org (checked below: A is unchanged).
@@ -132,8 +141,8 @@ test("the isolation table covers every documented route", () => {
 });
 
 test("org B gets exactly the not-found answer for each of org A's objects", async () => {
-  const mine = { chat: A.chat, lead: A.lead, draft: A.draft, secret: "A_CRM_KEY", endpoint: "a_crm" };
-  const none = { chat: NO_CHAT, lead: NO_LEAD, draft: 999_999, secret: "NO_SUCH_SECRET", endpoint: "no_such_endpoint" };
+  const mine = { chat: A.chat, lead: A.lead, draft: A.draft, secret: "A_CRM_KEY", endpoint: "a_crm", backup: A.backup };
+  const none = { chat: NO_CHAT, lead: NO_LEAD, draft: 999_999, secret: "NO_SUCH_SECRET", endpoint: "no_such_endpoint", backup: `chat.${NO_CHAT}.20260101T000000000Z` };
   for (const [name, route] of Object.entries(ROUTES)) {
     const [method, p, body] = route(mine);
     const [, q, body2] = route(none);
