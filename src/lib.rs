@@ -10,6 +10,7 @@ mod config;
 mod identity;
 mod tenancy;
 mod routes;
+mod scheduled;
 
 use domain::routes::resolve;
 use worker::*;
@@ -25,4 +26,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(response) => Ok(response),
         Err(e) => error::response(&e),
     }
+}
+
+/// Cron triggers (`wrangler.toml`): the Workspaces' safety net (`scheduled.rs`).
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    scheduled::run(&env, event.schedule() as i64).await;
 }

@@ -122,7 +122,7 @@ async function launch(stack, reusePort) {
   const port = reusePort || (await freePort());
   const inspector = await freePort();
   const args = [WRANGLER, "dev", ...stack.configs.flatMap((c) => ["-c", c]), "--ip", "127.0.0.1", "--port", String(port),
-    "--inspector-port", String(inspector), "--persist-to", stack.persistDir, "--log-level", stack.options.logLevel || "warn", "--show-interactive-dev-session=false"];
+    "--inspector-port", String(inspector), "--persist-to", stack.persistDir, "--log-level", stack.options.logLevel || "warn", "--show-interactive-dev-session=false", "--test-scheduled"];
   const child = spawn(NODE, args, { cwd: stack.dir, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (d) => (stack.output += d));
   child.stderr.on("data", (d) => (stack.output += d));

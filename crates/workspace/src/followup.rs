@@ -1,9 +1,10 @@
 //! Automatic follow-ups: the org's cadence (a preset, optional interval overrides, a maximum
 //! number of steps) and a lead's follow-up state, moved on by events.
 //!
-//! A follow-up chases an unanswered message: every outbound message (a person's send, a sent
-//! draft, a follow-up) starts the wait for the lead's next step, counted from that message. A
-//! reply pauses the sequence (nothing to chase) until the next outbound message. The step
+//! A new lead enters the cadence when it is created (its first follow-up is due one interval
+//! later), and every outbound message (a person's send, a sent draft, a follow-up) restarts
+//! the wait for the lead's next step, counted from that message. A reply pauses the sequence
+//! (there is a conversation, nothing to chase) until the next outbound message. The step
 //! counter never goes back, so a lead gets at most `max_steps` automatic follow-ups in its
 //! whole life, and each step's idempotency key (`followup:{lead}:{step}`) is used once.
 //! Opt-out, a person's takeover and a closed stage (won, lost) stop follow-ups.
@@ -210,6 +211,13 @@ pub fn next(c: &Cadence, facts: &LeadFacts, state: FollowupState, event: Event, 
     FollowupState { step, next_at }
 }
 
+/// A new lead's follow-up state: it enters the cadence at once, its first follow-up due one
+/// interval after it was created (a message to it before then restarts the wait).
+pub fn on_created(c: &Cadence, now: i64) -> FollowupState {
+    let fresh = LeadFacts { stage: LeadStage::New, opted_out: false, human_takeover: false };
+    next(c, &fresh, FollowupState::default(), Event::Outbound, now)
+}
+
 /// The idempotency key of a lead's follow-up step.
 pub fn followup_key(lead_id: &str, step: u32) -> String {
     format!("followup:{lead_id}:{step}")
@@ -231,7 +239,7 @@ pub fn post_turn_key(lead_id: &str, event: &str) -> String {
 pub fn followup_text(lead_name: &str, step: u32) -> String {
     let first = lead_name.split_whitespace().next().unwrap_or("there");
     let body = match step {
-        0 => "a quick automatic follow-up on my last note. Would a short call this week be useful?",
+        0 => "a quick automatic follow-up from our team. Would a short call this week be useful?",
         1 => "this is an automatic follow-up in case my earlier message got buried. Are you open to a brief chat next week?",
         _ => "one last automatic follow-up from me. If the timing is wrong, no problem; is it worth a short call later this quarter?",
     };

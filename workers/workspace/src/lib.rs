@@ -9,9 +9,14 @@
 //! Internal HTTP interface: `GET /ping` (writes nothing), `GET|PUT /settings`, `GET|POST /leads`, `GET /leads/{id}`,
 //! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`, `POST /leads/{id}/stage`,
 //! `POST /leads/{id}/takeover`, `POST /leads/{id}/handback`, `POST /leads/{id}/replies`,
-//! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`.
+//! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`,
+//! `POST /wake` (the orchestrator's cron: re-arms the alarm; writes nothing to an unused object).
+//!
+//! Its one alarm runs the webhook deliveries and the CRM loops (`alarm`, `crm_loops`).
 
+mod alarm;
 mod audit_log;
+mod crm_loops;
 mod delivery;
 mod drafts;
 mod handlers;
@@ -75,6 +80,9 @@ impl Workspace {
     async fn route(&self, req: Request) -> Result<Response> {
         if req.method() == Method::Get && req.path() == "/ping" {
             return Response::ok("pong");
+        }
+        if req.method() == Method::Post && req.path() == "/wake" {
+            return self.wake().await;
         }
         self.migrate()?;
         let path = req.path();

@@ -56,6 +56,12 @@ fn an_outbound_message_starts_the_wait_and_each_step_moves_on() {
 }
 
 #[test]
+fn a_new_lead_enters_the_cadence_one_interval_after_creation() {
+    assert_eq!(on_created(&cadence(3), 1_000), FollowupState { step: 0, next_at: Some(1_000 + 48 * HOUR_MS) });
+    assert_eq!(on_created(&cadence(0), 1_000), FollowupState { step: 0, next_at: None }, "follow-ups off");
+}
+
+#[test]
 fn replies_pause_deferrals_wait_and_holds_retry_an_interval_later() {
     let c = cadence(3);
     let lead = open_lead();
