@@ -11,7 +11,7 @@ import { daytimeZone } from "../support/zones.mjs";
 
 let stack;
 before(async () => {
-  stack = await startStack({ workspaceVars: { CRM_HOUR_MS: "1000" } });
+  stack = await startStack({ workspaceVars: { CRM_HOUR_MS: "1000" }, logLevel: "log" });
 });
 after(async () => {
   await stack?.stop();
