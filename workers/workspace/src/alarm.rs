@@ -59,19 +59,22 @@ impl Workspace {
     }
 
     /// The alarm: runs whatever in the schedule is due, the loops first, so follow-ups sent
-    /// now are delivered in this same run; delivering re-arms the alarm.
+    /// now are delivered in this same run; delivering re-arms the alarm, also after a loop
+    /// failed, so a failure never leaves the object without its alarm.
     pub(crate) async fn run_due(&self) -> Result<()> {
         self.migrate()?;
         let now = Self::now();
         let entries = schedule::all(&self.state.storage().sql())?;
         let due = due(&entries, now);
+        let mut loops = Ok(());
         if due.iter().any(|e| e.kind == CRM_DUE) {
-            self.run_followups(now)?;
+            loops = self.run_followups(now);
         }
-        if due.iter().any(|e| e.kind == CRM_REVIEW) {
-            self.run_reviews(now)?;
+        if loops.is_ok() && due.iter().any(|e| e.kind == CRM_REVIEW) {
+            loops = self.run_reviews(now);
         }
-        self.deliver_due().await
+        let delivered = self.deliver_due().await;
+        loops.and(delivered)
     }
 
     /// `POST /wake` (the orchestrator's cron): re-arms the alarm from the schedule. An object

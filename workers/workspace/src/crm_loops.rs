@@ -15,7 +15,7 @@ use std::rc::Rc;
 use workspace::crm::{post_turn, review, Conversation, Dispatch, TurnEvent};
 use workspace::followup::{followup_key, followup_text, next, post_turn_key, review_key, stop_reason, Cadence, Event, FollowupState, HOUR_MS};
 use workspace::settings::Settings;
-use worker::{Result, SqlStorage};
+use worker::{console_error, Result, SqlStorage};
 
 /// The schedule entries of the loops.
 pub(crate) const CRM_DUE: &str = "crm_due";
@@ -58,8 +58,11 @@ impl Workspace {
         let settings = self.settings()?;
         let pass = Rc::new(Pass { cadence: self.cadence(&settings), settings, zones: self.zones.clone() });
         for lead in due {
-            let (sql, pass) = (self.state.storage().sql(), pass.clone());
-            transaction(&self.state.storage(), move || follow_up(&sql, &pass, &lead.id, now))?;
+            let (sql, pass, id) = (self.state.storage().sql(), pass.clone(), lead.id.clone());
+            // One lead's failure (rolled back whole) must not hold up the others.
+            if let Err(e) = transaction(&self.state.storage(), move || follow_up(&sql, &pass, &id, now)) {
+                console_error!("follow-up of {}: {e}", lead.id);
+            }
         }
         Ok(())
     }
@@ -71,8 +74,10 @@ impl Workspace {
         let cutoff = now - cadence.review_period_ms();
         let due: Vec<IdRow> = sql.exec("SELECT id FROM leads WHERE last_followup_review_at <= ? ORDER BY last_followup_review_at LIMIT ?", vec![cutoff.into(), BATCH.into()])?.to_array()?;
         for lead in due {
-            let (sql, cadence) = (self.state.storage().sql(), cadence.clone());
-            transaction(&self.state.storage(), move || review_lead(&sql, &cadence, &lead.id, now))?;
+            let (sql, cadence, id) = (self.state.storage().sql(), cadence.clone(), lead.id.clone());
+            if let Err(e) = transaction(&self.state.storage(), move || review_lead(&sql, &cadence, &id, now)) {
+                console_error!("review of {}: {e}", lead.id);
+            }
         }
         Ok(())
     }
