@@ -10,6 +10,8 @@ import { call, eventually } from "../support/client.mjs";
 import { daytimeZone } from "../support/zones.mjs";
 
 let stack;
+// The leads of the SEND_ALLOWED test, reviewed by the last test.
+let sentLead, deferredLead;
 before(async () => {
   stack = await startStack({ workspaceVars: { CRM_HOUR_MS: "1000" }, logLevel: "log" });
 });
@@ -84,8 +86,8 @@ test("DRAFT_ONLY: a due follow-up becomes exactly one draft, decided by the poli
 
 test("SEND_ALLOWED: a due follow-up is sent through the policy; a deferred one waits for the policy's until", async () => {
   await settings({ mode: "SEND_ALLOWED", sunday_hold: false, followup_intervals_hours: [2], followup_max_steps: 1 });
-  const sent = await lead("Grace Sent");
-  const deferred = await lead("Linus Deferred");
+  const sent = (sentLead = await lead("Grace Sent"));
+  const deferred = (deferredLead = await lead("Linus Deferred"));
   // A person's message restarts the wait; the follow-up then falls inside the 24-hour rule.
   const human = await call(stack, "POST", `/v1/leads/${deferred.id}/sends`, { body: { client_id: "crm-human-1", content: "Hello Linus, are you free for a call?" } });
   assert.equal(human.status, 201, human.text);
@@ -190,4 +192,20 @@ test("the cron safety net wakes the org's workspace, which re-arms its alarm fro
   assert.equal(counts.failed, 0);
   await eventually(async () => (await get(l.id)).followup_step === 1, 30_000, "the follow-up after the wake");
   assert.equal((await drafts(l.id)).length, 1);
+});
+
+test("the daily review (24 s here) tags a lead whose follow-ups ran out unanswered, audited", async () => {
+  const reviewed = await eventually(async () => {
+    const l = await get(sentLead.id);
+    return l.tags.includes("strategy_review_required") ? l : null;
+  }, 60_000, "the review");
+  assert.equal(reviewed.strategy_review, true);
+  const entries = (await audit(sentLead.id)).entries.filter((e) => e.action === "crm.reviewed").map((e) => JSON.parse(e.detail));
+  assert.equal(entries.length, 1);
+  assert.ok(entries[0].findings.includes("underperforming"));
+  assert.equal(entries[0].tagged, true);
+  // A lead with a step still to come is reviewed too, but nothing about it changes.
+  const other = await get(deferredLead.id);
+  assert.equal(other.strategy_review, false);
+  assert.equal((await audit(deferredLead.id)).entries.filter((e) => e.action === "crm.reviewed").length, 0);
 });
