@@ -62,6 +62,8 @@ impl Workspace {
             // One lead's failure (rolled back whole) must not hold up the others.
             if let Err(e) = transaction(&self.state.storage(), move || follow_up(&sql, &pass, &id, now)) {
                 console_error!("follow-up of {}: {e}", lead.id);
+                // Retried an hour later, not at every alarm.
+                postpone(&self.state.storage().sql(), "UPDATE leads SET next_followup_at = ? WHERE id = ?", &lead.id, now + self.hour_ms());
             }
         }
         Ok(())
@@ -77,9 +79,18 @@ impl Workspace {
             let (sql, cadence, id) = (self.state.storage().sql(), cadence.clone(), lead.id.clone());
             if let Err(e) = transaction(&self.state.storage(), move || review_lead(&sql, &cadence, &id, now)) {
                 console_error!("review of {}: {e}", lead.id);
+                // Counted as reviewed: the next try is a review period later.
+                postpone(&self.state.storage().sql(), "UPDATE leads SET last_followup_review_at = ? WHERE id = ?", &lead.id, now);
             }
         }
         Ok(())
+    }
+}
+
+/// Moves a lead that failed its loop out of the way (best effort: the failure is logged).
+fn postpone(sql: &SqlStorage, statement: &str, lead_id: &str, at: i64) {
+    if let Err(e) = sql.exec(statement, vec![at.into(), lead_id.into()]) {
+        console_error!("postponing {lead_id}: {e}");
     }
 }
 
