@@ -45,7 +45,7 @@ pub async fn authenticate(req: &Request, env: &Env, now_secs: i64) -> Result<Ide
     let authorization = headers.get("Authorization").ok().flatten();
     let cookie = headers.get("Cookie").ok().flatten();
     let token = auth::session_token(authorization.as_deref(), cookie.as_deref()).ok_or(ApiError::Unauthenticated)?;
-    let host = req.url().ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let host = runtime_support::query::host(req);
     verify(token, env, &host, now_secs).await
 }
 

@@ -11,6 +11,7 @@ mod config;
 mod identity;
 mod tenancy;
 mod routes;
+mod scheduled;
 
 use domain::routes::resolve;
 use worker::*;
@@ -28,12 +29,8 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-/// The cron trigger: scheduled backups (and later the other periodic safety nets).
+/// Cron triggers (`wrangler.toml`): the safety nets in `scheduled.rs`.
 #[event(scheduled)]
-async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    let now_ms = Date::now().as_millis() as i64;
-    match backups::run_scheduled(&env, now_ms).await {
-        Ok((ok, failed)) => console_log!("{{\"event\":\"backups.scheduled\",\"ok\":{ok},\"failed\":{failed}}}"),
-        Err(e) => console_error!("scheduled backups failed: {}", e.code()),
-    }
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    scheduled::run(&env, event.schedule() as i64).await;
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 pub fn get(req: &Request, env: &Env) -> Result<Response, ApiError> {
-    let host = req.url().ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let host = runtime_support::query::host(req);
     // The development issuer is only offered to a loopback client of a worker configured with one.
     let dev_issuer = setting(env, "PARLEY_DEV_ISSUER_URL").filter(|_| is_loopback_host(&host));
     let clerk = setting(env, "CLERK_PUBLISHABLE_KEY");

@@ -11,7 +11,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 fn query(req: &Request, name: &str) -> Option<String> {
-    req.url().ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    runtime_support::query::param(req, name)
 }
 
 /// The object a request names: a kind, and an id (a workspace's is its org's).

@@ -32,7 +32,7 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, bo
         }
         init.with_body(Some(JsValue::from(js_sys::Uint8Array::from(body.as_slice()))));
     }
-    let query = req.url().ok().and_then(|u| u.query().map(|q| format!("?{q}"))).unwrap_or_default();
+    let query = runtime_support::query::raw(&req).map(|q| format!("?{q}")).unwrap_or_default();
     let inner = Request::new_with_init(&format!("https://workspace{path}{query}"), &init).map_err(|e| unavailable("workspace", e))?;
     let ns = env.durable_object("WORKSPACE").map_err(|e| unavailable("workspace", e))?;
     let stub = ns.get_by_name(&workspace_object_name(&who.org)).map_err(|e| unavailable("workspace", e))?;

@@ -18,7 +18,7 @@ fn stub(who: &Identity, chat: &ChatId, env: &Env) -> Result<Stub, ApiError> {
 
 /// The internal URL for `path`, keeping the client's query string.
 fn internal_url(req: &Request, path: &str) -> String {
-    let query = req.url().ok().and_then(|u| u.query().map(str::to_owned));
+    let query = runtime_support::query::raw(req);
     match query {
         Some(q) => format!("https://chat{path}?{q}"),
         None => format!("https://chat{path}"),

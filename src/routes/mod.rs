@@ -94,9 +94,7 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
 
 /// The `ticket` query parameter of a WebSocket upgrade.
 fn socket_ticket(req: &Request) -> Option<String> {
-    let url = req.url().ok()?;
-    let ticket = url.query_pairs().find(|(k, _)| k == "ticket").map(|(_, v)| v.into_owned());
-    ticket
+    runtime_support::query::param(req, "ticket")
 }
 
 /// The Workspace object's path for a workspace route.

@@ -13,14 +13,22 @@ pub fn issuer_allowed(issuer: &str, request_host: &str) -> bool {
 }
 
 fn is_loopback_url(url: &str) -> bool {
+    is_loopback_host(&url_host(url))
+}
+
+/// The host of an absolute http(s) URL as the runtime hands it over (`request.url`): without
+/// scheme, user info, port, path, query or fragment; IPv6 keeps its brackets. Read from the
+/// text so the shells need no URL parser (ADR 6).
+pub fn url_host(url: &str) -> String {
     let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).unwrap_or(url);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let host = if authority.starts_with('[') {
         authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
     } else {
         authority.split(':').next().unwrap_or("").to_owned()
     };
-    is_loopback_host(&host)
+    host.to_ascii_lowercase()
 }
 
 /// Whether a host name is a loopback address.
@@ -47,6 +55,21 @@ mod tests {
             for host in ["parley.example.com", "127.0.0.1.example.com", "localhost.evil.com", "10.0.0.1", "127.0.0.256", "127.1"] {
                 assert!(!issuer_allowed(issuer, host), "{issuer} on {host}");
             }
+        }
+    }
+
+    #[test]
+    fn the_host_of_a_request_url() {
+        for (url, host) in [
+            ("http://127.0.0.1:8787/v1/me?x=1", "127.0.0.1"),
+            ("https://Parley.Example.com/v1", "parley.example.com"),
+            ("https://parley.example.com", "parley.example.com"),
+            ("http://[::1]:8787/", "[::1]"),
+            ("https://user:pw@127.0.0.1.evil.com/", "127.0.0.1.evil.com"),
+            ("https://a.example?q=http://127.0.0.1/", "a.example"),
+            ("https://a.example#@127.0.0.1", "a.example"),
+        ] {
+            assert_eq!(url_host(url), host, "{url}");
         }
     }
 

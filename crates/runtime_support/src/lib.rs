@@ -2,6 +2,7 @@
 //! Durable Object SQLite plumbing (the `meta` table and migrations, transactions, responses).
 
 pub mod meta;
+pub mod query;
 pub mod random;
 pub mod responses;
 pub mod schedule;

@@ -79,6 +79,15 @@ pub struct LeadView {
     /// Set while the lead is on the suppression list for a reason other than an opt-out.
     pub suppressed_until: Option<i64>,
     pub created_at: i64,
+    /// When the next automatic follow-up is due (`None`: none is scheduled).
+    #[serde(default)]
+    pub next_followup_at: Option<i64>,
+    /// The next follow-up step (0-based; also how many were drafted or sent).
+    #[serde(default)]
+    pub followup_step: u32,
+    /// The org's follow-up preset (`gentle`, `standard` or `aggressive`).
+    #[serde(default)]
+    pub followup_preset: String,
     /// The lead's tags: `human_takeover`, `suppressed`, `strategy_review_required`, `opted_out`.
     #[serde(default)]
     pub tags: Vec<String>,
@@ -197,7 +206,7 @@ mod filter_tests {
     use super::*;
 
     fn lead(name: &str, stage: &str, opted_out: bool) -> LeadView {
-        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, strategy_review: false, suppressed_until: None, created_at: 0, tags: vec![] }
+        LeadView { id: "lead_x".into(), name: name.into(), email: Some(format!("{}@x.io", name.to_lowercase())), phone: None, time_zone: None, industry: None, company_stage: None, employees: None, stage: stage.into(), opted_out, human_takeover: false, strategy_review: false, suppressed_until: None, created_at: 0, next_followup_at: None, followup_step: 0, followup_preset: "standard".into(), tags: vec![] }
     }
 
     #[test]

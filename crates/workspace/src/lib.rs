@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod channel;
+pub mod crm;
 pub mod csv_import;
 pub mod draft;
 pub mod flags;
+pub mod followup;
 pub mod lead;
 pub mod opt_out;
 pub mod send;

@@ -20,6 +20,8 @@ pub struct Settings {
     pub strategy: String,
     /// Where allowed sends go (see `crate::channel`).
     pub channel: crate::channel::Channel,
+    /// The follow-up cadence (see `crate::followup`).
+    pub followup: crate::followup::FollowupConfig,
 }
 
 /// The longest org strategy accepted, in characters.
@@ -32,6 +34,9 @@ pub fn to_json(settings: &Settings) -> Value {
         "feature_flags": settings.flags,
         "strategy": settings.strategy,
         "channel": settings.channel,
+        "followup_preset": settings.followup.preset.as_str(),
+        "followup_intervals_hours": settings.followup.intervals_hours,
+        "followup_max_steps": settings.followup.max_steps,
         "forbidden_words": settings.gate.forbidden_words,
         "other_clients": settings.gate.other_clients,
         "mode": match s.mode { Mode::DraftOnly => "DRAFT_ONLY", Mode::SendAllowed => "SEND_ALLOWED" },
@@ -96,6 +101,9 @@ fn apply(settings: &mut Settings, obj: &Map<String, Value>) -> Result<(), ApiErr
             }
             "other_clients" => settings.gate.other_clients = strings(value, "other_clients")?,
             "channel" => settings.channel = crate::channel::Channel::parse(value)?,
+            "followup_preset" => settings.followup.preset = crate::followup::parse_preset(value)?,
+            "followup_intervals_hours" => settings.followup.intervals_hours = crate::followup::parse_intervals(value)?,
+            "followup_max_steps" => settings.followup.max_steps = crate::followup::parse_max_steps(value)?,
             "strategy" => {
                 let text = value.as_str().ok_or(invalid("strategy", "must be a string"))?.trim();
                 if text.chars().count() > MAX_STRATEGY_CHARS {
@@ -177,6 +185,20 @@ mod tests {
         let long = format!(r#"{{"strategy": "{}"}}"#, "x".repeat(MAX_STRATEGY_CHARS + 1));
         assert_eq!(patch(&s, long.as_bytes()).unwrap_err().code(), "invalid_field");
         assert_eq!(patch(&s, br#"{"strategy": 5}"#).unwrap_err().code(), "invalid_field");
+    }
+
+    #[test]
+    fn follow_up_settings_are_set_kept_cleared_and_all_or_nothing() {
+        let d = to_json(&Settings::default());
+        assert_eq!((d["followup_preset"].as_str(), d["followup_max_steps"].as_u64()), (Some("standard"), Some(3)));
+        assert!(d["followup_intervals_hours"].is_null());
+        let s = patch(&Settings::default(), br#"{"followup_preset":"gentle","followup_intervals_hours":[1,2],"followup_max_steps":5}"#).unwrap();
+        assert_eq!(from_stored(Some(&to_json(&s).to_string())), s);
+        assert_eq!(s.followup.intervals_hours, Some(vec![1, 2]));
+        assert_eq!(patch(&s, br#"{"followup_intervals_hours":null}"#).unwrap().followup.intervals_hours, None);
+        let e = patch(&s, br#"{"followup_preset":"aggressive","followup_intervals_hours":[0]}"#).unwrap_err();
+        assert_eq!(e.code(), "invalid_field");
+        assert!(patch(&s, br#"{"mode":"SEND_ALLOWED","followup_max_steps":99}"#).is_err(), "one bad field refuses the whole patch");
     }
 
     #[test]

@@ -184,6 +184,5 @@ fn page(req: &Request) -> std::result::Result<Page, ApiError> {
 }
 
 fn query(req: &Request) -> std::result::Result<Vec<(String, String)>, ApiError> {
-    let url = req.url().map_err(|_| ApiError::NotFound)?;
-    Ok(url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+    Ok(runtime_support::query::pairs(req))
 }

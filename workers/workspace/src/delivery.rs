@@ -6,14 +6,10 @@
 //! the same key, so the receiver sends once.
 
 use crate::Workspace;
-use domain::schedule::{due, next_alarm};
-use runtime_support::schedule;
 use serde::Deserialize;
 use workspace::channel::{idempotency_key, payload, retry_after_ms};
 use worker::*;
 
-/// The schedule entry for deliveries.
-const DELIVER: &str = "deliver_sends";
 /// How long a claimed delivery may take before another attempt may claim it.
 const LEASE_MS: i64 = 60_000;
 /// Intents delivered per pass.
@@ -53,7 +49,7 @@ impl Workspace {
                 continue;
             }
             // The alarm covers the lease before the call, so a crash mid-delivery is retried.
-            self.arm_for_retries().await?;
+            self.arm().await.map(|_| ())?;
             let outcome = self.deliver(&intent).await;
             let attempts = intent.attempts + 1;
             let done = Self::now();
@@ -71,48 +67,11 @@ impl Workspace {
                 }
             }
         }
-        self.arm_for_retries().await
+        self.arm().await.map(|_| ())
     }
 
     fn retry_base_ms(&self) -> i64 {
         self.env.var("OUTBOUND_RETRY_BASE_MS").ok().and_then(|v| v.to_string().parse().ok()).filter(|b: &i64| *b > 0).unwrap_or(DEFAULT_RETRY_BASE_MS)
-    }
-
-    /// Puts the next retry (or lease expiry) in the schedule and arms the one alarm for the
-    /// earliest entry, never for the past.
-    async fn arm_for_retries(&self) -> Result<()> {
-        #[derive(Deserialize)]
-        struct Next {
-            at: Option<i64>,
-        }
-        let sql = self.state.storage().sql();
-        let next: Next = sql
-            .exec(
-                "SELECT MIN(CASE WHEN delivery_state = 'delivering' THEN lease_until ELSE next_attempt_at END) AS at FROM outbox \
-                 WHERE channel = 'webhook' AND delivery_state IN ('pending', 'failed', 'delivering')",
-                None,
-            )?
-            .one()?;
-        match next.at {
-            Some(at) => schedule::set(&sql, DELIVER, at)?,
-            None => schedule::remove(&sql, DELIVER)?,
-        }
-        let entries = schedule::all(&sql)?;
-        if let Some(at) = next_alarm(&entries) {
-            let at = at.max(Self::now() + 1);
-            self.state.storage().set_alarm(runtime_support::alarm_at(at)).await?;
-        }
-        Ok(())
-    }
-
-    /// The alarm: runs whatever in the schedule is due.
-    pub(crate) async fn run_due(&self) -> Result<()> {
-        self.migrate()?;
-        let entries = schedule::all(&self.state.storage().sql())?;
-        if due(&entries, Self::now()).iter().any(|e| e.kind == DELIVER) {
-            self.deliver_due().await?;
-        }
-        Ok(())
     }
 
     /// Hands the intent to the agents worker, which guards, signs and sends it.

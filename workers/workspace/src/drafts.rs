@@ -56,6 +56,25 @@ fn set_state(sql: &SqlStorage, id: i64, state: DraftState, reason: Option<&str>,
     Ok(())
 }
 
+/// Stores a draft with the quality gate's report (blocked if it failed) and its audit entry;
+/// returns its id. Call inside a transaction, for an existing lead.
+pub(crate) fn insert_draft(sql: &SqlStorage, lead: &str, content: &str, origin: &str, report: &quality_gate::Report, who: &str, now: i64) -> Result<i64> {
+    let state = initial_state(report.verdict);
+    let violations = serde_json::to_string(&report.violations).unwrap_or_default();
+    let verdict = serde_json::to_value(report.verdict).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    sql.exec(
+        "INSERT INTO drafts (lead_id, content, origin, state, gate_verdict, risk_score, violations, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![lead.into(), content.into(), origin.into(), state.as_str().into(), verdict.as_str().into(), i64::from(report.risk_score).into(), violations.into(), who.into(), now.into(), now.into()],
+    )?;
+    #[derive(Deserialize)]
+    struct Id {
+        id: i64,
+    }
+    let id = sql.exec("SELECT last_insert_rowid() AS id", None)?.one::<Id>()?.id;
+    audit_log::append(sql, now, who, "draft.created", Some(lead), &json!({ "draft_id": id, "state": state.as_str(), "quality": verdict, "risk_score": report.risk_score }))?;
+    Ok(id)
+}
+
 fn parse_draft_id(raw: &str) -> Option<i64> {
     raw.parse::<i64>().ok().filter(|n| *n > 0)
 }
@@ -69,24 +88,12 @@ impl Workspace {
         let origin = if who.starts_with("agent:") { "agent" } else { "human" };
         let new = body_or_return!(req, NewUserMessage::from_body);
         let report = quality_gate::check(&new.content, &self.settings()?.gate);
-        let state = initial_state(report.verdict);
-        let violations = serde_json::to_string(&report.violations).unwrap_or_default();
-        let verdict = serde_json::to_value(report.verdict).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let (sql, lead, now) = (self.state.storage().sql(), lead_id.to_owned(), Self::now());
         let created = transaction(&self.state.storage(), move || {
             if store::lead_view(&sql, &lead)?.is_none() {
                 return Ok(None);
             }
-            sql.exec(
-                "INSERT INTO drafts (lead_id, content, origin, state, gate_verdict, risk_score, violations, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![lead.as_str().into(), new.content.as_str().into(), origin.into(), state.as_str().into(), verdict.as_str().into(), i64::from(report.risk_score).into(), violations.into(), who.as_str().into(), now.into(), now.into()],
-            )?;
-            #[derive(Deserialize)]
-            struct Id {
-                id: i64,
-            }
-            let id = sql.exec("SELECT last_insert_rowid() AS id", None)?.one::<Id>()?.id;
-            audit_log::append(&sql, now, &who, "draft.created", Some(&lead), &json!({ "draft_id": id, "state": state.as_str(), "quality": verdict, "risk_score": report.risk_score }))?;
+            let id = insert_draft(&sql, &lead, &new.content, origin, &report, &who, now)?;
             Ok(draft(&sql, id)?.map(|d| d.view(now)))
         })?;
         match created {
@@ -97,7 +104,7 @@ impl Workspace {
 
     /// `GET /drafts?state=pending`: the queue (newest first), or every draft.
     pub(crate) fn list_drafts(&self, req: &Request) -> Result<Response> {
-        let wanted = req.url()?.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned());
+        let wanted = crate::request::query_param(req, "state");
         if let Some(w) = &wanted {
             if DraftState::parse(w).is_none() {
                 return error(&ApiError::InvalidQuery { param: "state", reason: format!("unknown draft state `{w}`") });
@@ -125,6 +132,7 @@ impl Workspace {
             None
         };
         let all = self.settings()?;
+        let cadence = self.cadence(&all);
         let (sql, settings, channel, zones, now, action) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), Self::now(), action.to_owned());
         let result = transaction(&self.state.storage(), move || -> Result<std::result::Result<(u16, Value), ApiError>> {
             let Some(d) = draft(&sql, id)? else { return Ok(Err(ApiError::UnknownDraft)) };
@@ -145,7 +153,7 @@ impl Workspace {
             }
             // Sending asks the policy again, now; the decision is recorded whatever it is.
             let client_id = format!("draft-{id}");
-            let attempt = SendAttempt { lead_id: &d.lead_id, client_id: &client_id, content: &d.content, risk: d.risk_score.clamp(0, 100) as u8, actor: &who, channel: &channel };
+            let attempt = SendAttempt { lead_id: &d.lead_id, client_id: &client_id, content: &d.content, risk: d.risk_score.clamp(0, 100) as u8, actor: &who, channel: &channel, origin: policy::Origin::Human, cadence: &cadence };
             let Some(outcome) = decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)? else { return Ok(Err(ApiError::UnknownLead)) };
             let next = match outcome.verdict {
                 Verdict::Allow => Some(DraftState::Sent),

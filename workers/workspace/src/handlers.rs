@@ -3,7 +3,8 @@
 use runtime_support::responses::{error, json};
 use crate::lead_actions::actor;
 use crate::request::body_or_return;
-use crate::{audit_log, outbox, store, Workspace};
+use crate::{audit_log, crm_loops, outbox, store, Workspace};
+use workspace::crm::TurnEvent;
 use runtime_support::meta::{meta_get, meta_set};
 use runtime_support::transaction::transaction;
 use domain::ids::LeadId;
@@ -45,7 +46,7 @@ impl Workspace {
 
     /// `GET /leads?stage&tag&q`: newest first.
     pub(super) fn list_leads(&self, req: &Request) -> Result<Response> {
-        let pairs: Vec<(String, String)> = req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs = crate::request::query(req);
         let filter = match LeadFilter::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             Ok(f) => f,
             Err(e) => return error(&e),
@@ -57,7 +58,7 @@ impl Workspace {
     /// `GET /flags?subject=...`: every feature flag, its rollout and whether it is on for the
     /// subject (a lead, chat or user id).
     pub(super) fn evaluate_flags(&self, req: &Request) -> Result<Response> {
-        let Some(subject) = req.url()?.query_pairs().find(|(k, _)| k == "subject").map(|(_, v)| v.into_owned()).filter(|s| !s.is_empty()) else {
+        let Some(subject) = crate::request::query_param(req, "subject").filter(|s| !s.is_empty()) else {
             return error(&ApiError::InvalidQuery { param: "subject", reason: "is required".into() });
         };
         let flags = self.settings()?.flags;
@@ -84,7 +85,11 @@ impl Workspace {
             return error(&ApiError::Unavailable { dependency: "crypto" });
         };
         let id = LeadId::from_random(bytes);
-        let view = store::insert_lead(&self.state.storage().sql(), id.as_str(), &lead, Self::now())?;
+        let now = Self::now();
+        let first = workspace::followup::on_created(&self.cadence(&self.settings()?), now);
+        let view = store::insert_lead(&self.state.storage().sql(), id.as_str(), &lead, first, now)?;
+        // The new lead's first follow-up and review join the schedule.
+        self.arm().await?;
         json(201, &view)
     }
 
@@ -108,9 +113,10 @@ impl Workspace {
         let who = actor(&req);
         let new = body_or_return!(req, NewSend::from_body);
         let all = self.settings()?;
+        let cadence = self.cadence(&all);
         let (sql, settings, channel, zones, lead_id, now) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
-            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel };
+            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel, origin: Origin::Human, cadence: &cadence };
             decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)
         })?;
         // The intent is stored; delivery happens after, and is retried from the alarm.
@@ -122,7 +128,7 @@ impl Workspace {
     }
 }
 
-/// One send a person asked for.
+/// One send: a person's, or the agent's (a follow-up).
 pub(crate) struct SendAttempt<'a> {
     pub lead_id: &'a str,
     /// Makes retries idempotent: a send already recorded under it is returned, not redone.
@@ -133,6 +139,11 @@ pub(crate) struct SendAttempt<'a> {
     pub actor: &'a str,
     /// Where an allowed send goes.
     pub channel: &'a workspace::channel::Channel,
+    /// A person (`human`) or the agent on its own (`agent`: the policy's state rules for
+    /// autonomous sends apply).
+    pub origin: Origin,
+    /// The org's follow-up cadence, for the state update after an allowed send.
+    pub cadence: &'a workspace::followup::Cadence,
 }
 
 /// What a send attempt produced.
@@ -140,6 +151,9 @@ pub(crate) struct SendOutcome {
     pub status: u16,
     pub body: serde_json::Value,
     pub verdict: Verdict,
+    /// The decision's reasons (empty for a duplicate).
+    pub reasons: Vec<policy::ReasonCode>,
+    pub decision_id: i64,
 }
 
 /// Decides a send under the policy and records it, all synchronously: call inside a
@@ -150,16 +164,18 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
     if let Some((send_id, decision_id, content, created_at)) = store::sent_by_client_id(sql, a.client_id)? {
         let decision = store::decision(sql, decision_id)?;
         let body = serde_json::json!({ "decision": decision, "sent": { "id": send_id, "content": content, "created_at": created_at }, "duplicate": true });
-        return Ok(Some(SendOutcome { status: 200, body, verdict: Verdict::Allow }));
+        return Ok(Some(SendOutcome { status: 200, body, verdict: Verdict::Allow, reasons: Vec::new(), decision_id }));
     }
     let history = store::history(sql, a.lead_id, now)?;
-    let request = SendRequest { contact_id: a.lead_id.to_owned(), origin: Origin::Human, confidence: 100, risk: a.risk };
+    // Templates and people's messages are written as meant: full confidence; risk from the gate.
+    let request = SendRequest { contact_id: a.lead_id.to_owned(), origin: a.origin, confidence: 100, risk: a.risk };
+    let origin = if a.origin == Origin::Human { "human" } else { "agent" };
     let decision = decide(&request, &contact, &history, settings, zones, now);
     let verdict = decision.verdict;
     let (name, until) = verdict_parts(verdict);
     let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
     let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
-    let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, "human", name, until, &reasons, &trace, now)?;
+    let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, origin, name, until, &reasons, &trace, now)?;
     audit_log::append(sql, now, a.actor, "send.decided", Some(a.lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": name, "reasons": decision.reasons }))?;
     // A send sent to strategy review tags the lead; a person's allowed send resolves it.
     let tagged = store::lead_view(sql, a.lead_id)?.is_some_and(|l| l.strategy_review);
@@ -168,13 +184,15 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
         let action = if on { "lead.tagged" } else { "lead.untagged" };
         audit_log::append(sql, now, a.actor, action, Some(a.lead_id), &serde_json::json!({ "tag": workspace::lead::STRATEGY_REVIEW_TAG, "decision_id": decision_id }))?;
     }
-    let view = DecisionView::new(decision_id, a.lead_id, "human", &decision);
+    let view = DecisionView::new(decision_id, a.lead_id, origin, &decision);
+    let reasons = decision.reasons.clone();
     Ok(Some(match decision.into_permit() {
         Some(permit) => {
             let send_id = outbox::send(sql, permit, decision_id, a.client_id, a.content, a.channel)?;
+            crm_loops::after_event(sql, a.cadence, a.lead_id, TurnEvent::Sent, &format!("send:{}", a.client_id), a.actor, now)?;
             let body = serde_json::json!({ "decision": view, "sent": { "id": send_id, "content": a.content, "created_at": now }, "duplicate": false });
-            SendOutcome { status: 201, body, verdict }
+            SendOutcome { status: 201, body, verdict, reasons, decision_id }
         }
-        None => SendOutcome { status: 200, body: serde_json::json!({ "decision": view, "sent": null, "duplicate": false }), verdict },
+        None => SendOutcome { status: 200, body: serde_json::json!({ "decision": view, "sent": null, "duplicate": false }), verdict, reasons, decision_id },
     }))
 }

@@ -29,6 +29,7 @@ impl Workspace {
             ids.push(LeadId::from_random(bytes));
         }
         let (sql, zones, now) = (self.state.storage().sql(), self.zones.clone(), Self::now());
+        let first = workspace::followup::on_created(&self.cadence(&self.settings()?), now);
         let report = transaction(&self.state.storage(), move || {
             let mut created = Vec::new();
             let mut rejected: Vec<RejectedRow> = parsed.rejected;
@@ -47,7 +48,7 @@ impl Workspace {
                     seen_emails.push(email);
                 }
                 if errors.is_empty() {
-                    store::insert_lead(&sql, id.as_str(), &lead, now)?;
+                    store::insert_lead(&sql, id.as_str(), &lead, first, now)?;
                     created.push(json!({ "row": row, "id": id.as_str() }));
                 } else {
                     rejected.push(RejectedRow { row, errors });
@@ -57,6 +58,7 @@ impl Workspace {
             audit_log::append(&sql, now, &who, "leads.imported", None, &json!({ "created": created.len(), "rejected": rejected.len() }))?;
             Ok(json!({ "created": created, "rejected": rejected }))
         })?;
+        self.arm().await?;
         json(200, &report)
     }
 }

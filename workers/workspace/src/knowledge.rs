@@ -105,8 +105,7 @@ impl Workspace {
             let v: Value = serde_json::from_slice(&req.bytes().await?).unwrap_or_default();
             (v["query"].as_str().unwrap_or_default().to_owned(), v["limit"].as_u64().unwrap_or(5) as u32)
         } else {
-            let url = req.url()?;
-            let get = |k: &str| url.query_pairs().find(|(key, _)| key == k).map(|(_, v)| v.into_owned());
+            let get = |k: &str| crate::request::query_param(&req, k);
             (get("q").unwrap_or_default(), get("limit").and_then(|l| l.parse().ok()).unwrap_or(5))
         };
         if query.trim().is_empty() {

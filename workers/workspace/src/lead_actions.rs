@@ -2,7 +2,8 @@
 //! record a reply. Each change and its audit entry are written in one transaction.
 
 use crate::request::body_or_return;
-use crate::{audit_log, store, Workspace};
+use crate::{audit_log, crm_loops, store, Workspace};
+use workspace::crm::TurnEvent;
 use domain::json_fields::{parse_object, required_str};
 use domain::ApiError;
 use runtime_support::responses::{error, json};
@@ -94,6 +95,7 @@ impl Workspace {
         let who = actor(&req);
         let reply = body_or_return!(req, NewSend::from_body);
         let opted_out = is_opt_out(&reply.content);
+        let cadence = self.cadence(&self.settings()?);
         let (sql, lead_id, now) = (self.state.storage().sql(), id.to_owned(), Self::now());
         let view = transaction(&self.state.storage(), move || {
             if store::lead_view(&sql, &lead_id)?.is_none() {
@@ -105,9 +107,13 @@ impl Workspace {
                     store::opt_out(&sql, &lead_id, now)?;
                     audit_log::append(&sql, now, &who, "lead.opted_out", Some(&lead_id), &json!({ "source": "reply" }))?;
                 }
+                let event = TurnEvent::Replied { opt_out: opted_out };
+                crm_loops::after_event(&sql, &cadence, &lead_id, event, &format!("reply:{}", reply.client_id.as_str()), &who, now)?;
             }
             store::lead_view(&sql, &lead_id)
         })?;
+        // A paused follow-up leaves the schedule.
+        self.arm().await?;
         match view {
             Some(v) => json(200, &v),
             None => error(&ApiError::UnknownLead),
@@ -117,7 +123,7 @@ impl Workspace {
     /// `GET /audit?lead_id&action&from&to&after&limit`: matching entries (paged by `seq`), and
     /// whether the whole chain verifies. `GET /audit/export` gives the same entries as CSV.
     pub(crate) fn audit(&self, req: &Request, csv: bool) -> Result<Response> {
-        let pairs: Vec<(String, String)> = req.url()?.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs = crate::request::query(req);
         let query = match AuditQuery::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
             Ok(q) => q,
             Err(e) => return error(&e),

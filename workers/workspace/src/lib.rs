@@ -10,9 +10,14 @@
 //! `POST /leads/{id}/sends`, `GET /leads/{id}/decisions`, `POST /leads/{id}/stage`,
 //! `POST /leads/{id}/takeover`, `POST /leads/{id}/handback`, `POST /leads/{id}/replies`,
 //! `GET /audit`, `POST /leads/{id}/drafts`, `GET /drafts`, `POST /drafts/{id}/approve|reject|send`,
+//! `POST /wake` (the orchestrator's cron: re-arms the alarm; writes nothing to an unused object),
 //! `GET /backup/export`, `POST /backup/import` (see `runtime_support::snapshot`).
+//!
+//! Its one alarm runs the webhook deliveries and the CRM loops (`alarm`, `crm_loops`).
 
+mod alarm;
 mod audit_log;
+mod crm_loops;
 mod delivery;
 mod drafts;
 mod handlers;
@@ -76,6 +81,9 @@ impl Workspace {
     async fn route(&self, mut req: Request) -> Result<Response> {
         if req.method() == Method::Get && req.path() == "/ping" {
             return Response::ok("pong");
+        }
+        if req.method() == Method::Post && req.path() == "/wake" {
+            return self.wake().await;
         }
         self.migrate()?;
         let path = req.path();

@@ -4,6 +4,8 @@ use domain::ApiError;
 use runtime_support::responses::error;
 use worker::{Request, Response, Result};
 
+pub use runtime_support::query::{pairs as query, param as query_param};
+
 /// Reads the body and validates it with `parse`; on bad input, the error response to send.
 pub async fn body<T>(req: &mut Request, parse: impl FnOnce(&[u8]) -> std::result::Result<T, ApiError>) -> Result<std::result::Result<T, Response>> {
     let bytes = req.bytes().await?;

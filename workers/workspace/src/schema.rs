@@ -113,4 +113,13 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN delivered_at INTEGER;
     CREATE INDEX outbox_due ON outbox (delivery_state, next_attempt_at);
     CREATE TABLE schedule (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL);",
+    // v8: the CRM loops: each lead's follow-up step, when the next one is due and when it was
+    // last reviewed; and the idempotency key of every loop action, written in the action's
+    // own transaction, so an alarm delivered twice acts once.
+    "ALTER TABLE leads ADD COLUMN followup_step INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE leads ADD COLUMN next_followup_at INTEGER;
+    ALTER TABLE leads ADD COLUMN last_followup_review_at INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX leads_followup_due ON leads (next_followup_at) WHERE next_followup_at IS NOT NULL;
+    CREATE INDEX leads_review_due ON leads (last_followup_review_at);
+    CREATE TABLE crm_actions (key TEXT PRIMARY KEY, lead_id TEXT NOT NULL, action TEXT NOT NULL, at INTEGER NOT NULL);",
 ];

@@ -2,13 +2,16 @@
 
 use policy::{Contact, ContactHistory, ContactZone, HistoryEvent, Millis, DAY};
 use serde::Deserialize;
+use workspace::followup::{FollowupState, LeadFacts};
 use workspace::lead::{LeadView, NewLead};
+use workspace::stage::LeadStage;
 use worker::{Result, SqlStorage, SqlStorageValue as V};
 
+/// A lead as stored.
 #[derive(Deserialize)]
-struct LeadRow {
-    id: String,
-    name: String,
+pub struct LeadRow {
+    pub id: String,
+    pub name: String,
     email: Option<String>,
     phone: Option<String>,
     time_zone: Option<String>,
@@ -18,13 +21,17 @@ struct LeadRow {
     stage: String,
     opted_out: i64,
     human_takeover: i64,
-    strategy_review: i64,
+    pub strategy_review: i64,
     suppressed_until: Option<i64>,
     created_at: i64,
+    followup_step: i64,
+    next_followup_at: Option<i64>,
+    pub last_followup_review_at: i64,
+    followup_preset: Option<String>,
 }
 
 impl LeadRow {
-    fn view(&self) -> LeadView {
+    pub fn view(&self) -> LeadView {
         LeadView {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -40,6 +47,9 @@ impl LeadRow {
             strategy_review: self.strategy_review != 0,
             suppressed_until: self.suppressed_until,
             created_at: self.created_at,
+            next_followup_at: self.next_followup_at,
+            followup_step: u32::try_from(self.followup_step).unwrap_or(0),
+            followup_preset: self.followup_preset.clone().unwrap_or_else(|| "standard".to_owned()),
             tags: Vec::new(),
         }
         .with_tags(worker::Date::now().as_millis() as i64)
@@ -57,20 +67,33 @@ impl LeadRow {
             employees: self.employees.and_then(|e| u32::try_from(e).ok()),
         }
     }
+
+    /// What the CRM loops know of this lead.
+    pub fn facts(&self) -> LeadFacts {
+        LeadFacts { stage: LeadStage::parse(&self.stage).unwrap_or(LeadStage::New), opted_out: self.opted_out != 0, human_takeover: self.human_takeover != 0 }
+    }
+
+    /// The lead's follow-up state.
+    pub fn followup(&self) -> FollowupState {
+        FollowupState { step: u32::try_from(self.followup_step).unwrap_or(0), next_at: self.next_followup_at }
+    }
 }
 
-const LEAD_COLUMNS: &str = "id, name, email, phone, time_zone, industry, company_stage, employees, stage, opted_out, human_takeover, strategy_review, suppressed_until, created_at";
+// The preset is the org's, read from the stored settings in the same statement.
+const LEAD_COLUMNS: &str = "id, name, email, phone, time_zone, industry, company_stage, employees, stage, opted_out, human_takeover, strategy_review, suppressed_until, created_at, \
+    followup_step, next_followup_at, last_followup_review_at, (SELECT json_extract(value, '$.followup_preset') FROM meta WHERE key = 'settings') AS followup_preset";
 
-pub fn insert_lead(sql: &SqlStorage, id: &str, lead: &NewLead, now: Millis) -> Result<LeadView> {
+/// Inserts a lead with its first follow-up (`followup`, from `workspace::followup::on_created`).
+pub fn insert_lead(sql: &SqlStorage, id: &str, lead: &NewLead, followup: FollowupState, now: Millis) -> Result<LeadView> {
     let opt = |v: &Option<String>| -> V { v.clone().into() };
     sql.exec(
-        "INSERT INTO leads (id, name, email, phone, time_zone, industry, company_stage, employees, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![id.into(), lead.name.as_str().into(), opt(&lead.email), opt(&lead.phone), opt(&lead.time_zone), opt(&lead.industry), opt(&lead.company_stage), lead.employees.map(i64::from).into(), now.into(), now.into()],
+        "INSERT INTO leads (id, name, email, phone, time_zone, industry, company_stage, employees, created_at, updated_at, last_followup_review_at, next_followup_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![id.into(), lead.name.as_str().into(), opt(&lead.email), opt(&lead.phone), opt(&lead.time_zone), opt(&lead.industry), opt(&lead.company_stage), lead.employees.map(i64::from).into(), now.into(), now.into(), now.into(), followup.next_at.into()],
     )?;
     lead_view(sql, id)?.ok_or_else(|| worker::Error::RustError(format!("lead {id} missing right after its insert")))
 }
 
-fn lead_row(sql: &SqlStorage, id: &str) -> Result<Option<LeadRow>> {
+pub fn lead_row(sql: &SqlStorage, id: &str) -> Result<Option<LeadRow>> {
     let rows: Vec<LeadRow> = sql.exec(&format!("SELECT {LEAD_COLUMNS} FROM leads WHERE id = ?"), vec![id.into()])?.to_array()?;
     Ok(rows.into_iter().next())
 }
@@ -305,5 +328,11 @@ pub fn update_lead(sql: &SqlStorage, id: &str, p: &workspace::lead::LeadPatch, n
     values.push(now.into());
     values.push(id.into());
     sql.exec(&format!("UPDATE leads SET {}, updated_at = ? WHERE id = ?", sets.join(", ")), values)?;
+    Ok(())
+}
+
+/// Stores a lead's follow-up state.
+pub fn set_followup(sql: &SqlStorage, id: &str, s: FollowupState, now: Millis) -> Result<()> {
+    sql.exec("UPDATE leads SET followup_step = ?, next_followup_at = ?, updated_at = ? WHERE id = ?", vec![i64::from(s.step).into(), s.next_at.into(), now.into(), id.into()])?;
     Ok(())
 }
