@@ -8,6 +8,8 @@ import path from "node:path";
 import { ROOT } from "../support/stack.mjs";
 import { startMiniflareStack } from "../support/miniflare_stack.mjs";
 import { call, createChat, openSocket, eventually } from "../support/client.mjs";
+import { restoreBenchmark } from "./restore.mjs";
+import { loadTest } from "./load.mjs";
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -79,11 +81,11 @@ async function throughput(stack, chats, total, concurrency) {
   return total / seconds;
 }
 
-async function baseline(stack, n) {
+async function baseline(stack, n, route = "/health") {
   const times = [];
   for (let i = 0; i < n; i++) {
     const s = performance.now();
-    await call(stack, "GET", "/health");
+    await call(stack, "GET", route);
     times.push(performance.now() - s);
   }
   return pct(times, 50);
@@ -97,11 +99,16 @@ function wasmSize(rel) {
 const stack = await startMiniflareStack({ seedFiles: ["tests/fixtures/bench_plan.sql"] });
 try {
   const health = await baseline(stack, 200);
+  // Signed in and checked against D1 (the org), no Durable Object: the gate's own cost.
+  const me = await baseline(stack, 200, "/v1/me");
   const one = await postToBroadcast(stack, 1, 200);
   const fifty = await postToBroadcast(stack, 50, 100);
   const overhead = await turnOverhead(stack, 100);
   const oneChat = await throughput(stack, 1, 1000, 16);
   const hundredChats = await throughput(stack, 100, 2000, 16);
+  const restore = await restoreBenchmark(stack, 10_000);
+  const loadSize = Number(process.env.PARLEY_LOAD_MESSAGES || 20_000);
+  const load = await loadTest(stack, { messages: loadSize, chats: 200, clients: 500 });
   const orch = wasmSize("build/index_bg.wasm");
   const agents = wasmSize("workers/agents/build/index_bg.wasm");
   const workspace = wasmSize("workers/workspace/build/index_bg.wasm");
@@ -128,15 +135,29 @@ round trip measured in the same run is the baseline to compare against.
 | measure | result | target |
 | --- | --- | --- |
 | baseline: \`GET /health\` round trip, p50 | ${ms(health)} | |
+| baseline: \`GET /v1/me\` (session token, org checked in D1), p50 | ${ms(me)} | |
 | post to broadcast, 1 client, p50 / p99 (n=${one.n}) | ${ms(one.p50)} / ${ms(one.p99)} | |
 | post to broadcast, 50 clients, p50 / p99 (n=${fifty.n}) | ${ms(fifty.p50)} / ${ms(fifty.p99)} | p50 ≤ 5 ms, p99 ≤ 25 ms |
 | turn with a zero-latency model: post to stored reply broadcast, p50 / p99 (n=${overhead.n}) | ${ms(overhead.p50)} / ${ms(overhead.p99)} | |
 | sustained posts into one chat (16 concurrent senders) | ${oneChat.toFixed(0)} msg/s | |
 | sustained posts across 100 chats (16 concurrent senders) | ${hundredChats.toFixed(0)} msg/s | |
+| load: ${load.messages.toLocaleString("en-US")} messages across ${load.chats} chats, ${load.clients} WebSocket clients, ${load.senders} senders: lost / duplicated | 0 / 0 (checked in every chat's log and on every client) | 0 / 0 |
+| load: posts accepted / posts answered by a turn | ${load.postRate.toFixed(0)} msg/s / ${load.answeredRate.toFixed(0)} msg/s | |
+| load: post round trip, p50 / p99 | ${ms(load.postP50)} / ${ms(load.postP99)} | |
+| load: post to broadcast, p50 / p99 (n=${load.deliveries.toLocaleString("en-US")} deliveries) | ${ms(load.broadcastP50)} / ${ms(load.broadcastP99)} | |
+| restore: verify a ${restore.messages.toLocaleString("en-US")}-message chat (${restore.rows.toLocaleString("en-US")} rows, ${restore.parts} parts, ${restore.mib.toFixed(1)} MiB) as the restore script does | ${ms(restore.verifyMs)} | |
+| restore: verify again in the app and restore it into its object | ${ms(restore.restoreMs)} | |
+| restore: back up the restored chat | ${ms(restore.backupMs)} | |
 | orchestrator wasm, raw / gzip | ${kb(orch.raw)} / ${gz(orch.gzip)} | gzip ≤ 300 KB |
 | agents wasm, raw / gzip | ${kb(agents.raw)} / ${gz(agents.gzip)} | gzip ≤ 300 KB |
 | chat wasm, raw / gzip | ${kb(chat.raw)} / ${gz(chat.gzip)} | gzip ≤ 300 KB |
 | workspace wasm, raw / gzip | ${kb(workspace.raw)} / ${gz(workspace.gzip)} | gzip ≤ 300 KB |
+
+The load test (\`tests/bench/load.mjs\`) fails the run on any message lost, stored twice, out of
+sequence, unanswered, or missed or seen twice by any client. The restore benchmark
+(\`tests/bench/restore.mjs\`) builds a real chat's snapshot up to 10,000 messages from its own
+rows, puts it in the local bucket with its checksums, and times the restore script's
+verification, the restore, and a backup of the result (which must hold the 10,000 messages).
 
 "Post to broadcast" is the time from sending \`POST /v1/chats/{id}/messages\` to the message event
 arriving on every connected WebSocket (each client's arrival is one sample). "Turn" is the time

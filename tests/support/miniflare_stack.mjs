@@ -74,5 +74,5 @@ export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {
     const statements = readFileSync(file, "utf8").split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
     for (const sql of statements) await db.prepare(sql).run();
   }
-  return { url, port, token: await mintToken(), stop: () => mf.dispose() };
+  return { url, port, mf, token: await mintToken(), stop: () => mf.dispose() };
 }
