@@ -6,16 +6,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { startStack, stackWrangler, NODE, ROOT } from "../support/stack.mjs";
+import { startStack, NODE, ROOT } from "../support/stack.mjs";
 import { call, createChat, allMessages, settledTurn, eventually } from "../support/client.mjs";
 import { mintToken } from "../support/identity.mjs";
 import { d1All } from "../support/d1.mjs";
+import { r2Get as snapshotR2Get, r2Put as snapshotR2Put, r2Delete as snapshotR2Delete } from "../support/snapshots.mjs";
 
 let stack;
-const scratch = mkdtempSync(path.join(tmpdir(), "parley-r2-"));
 before(async () => {
   stack = await startStack();
 });
@@ -53,19 +51,9 @@ function script(...args) {
 const contents = (m) => JSON.stringify([m.schema_version, Object.entries(m.tables).sort(), m.parts.map((p) => [p.sha256, p.bytes, p.rows])]);
 const r2Key = (m, suffix) => `backups/${m.org}/${m.kind}/${m.object_id}/${m.taken_at}/${suffix}`;
 
-function r2Get(key) {
-  const file = path.join(scratch, "get");
-  stackWrangler(stack, ["r2", "object", "get", `parley-backups/${key}`, "--file", file]);
-  return readFileSync(file);
-}
-function r2Put(key, bytes) {
-  const file = path.join(scratch, "put");
-  writeFileSync(file, bytes);
-  stackWrangler(stack, ["r2", "object", "put", `parley-backups/${key}`, "--file", file]);
-}
-function r2Delete(key) {
-  stackWrangler(stack, ["r2", "object", "delete", `parley-backups/${key}`]);
-}
+const r2Get = (key) => snapshotR2Get(stack, key);
+const r2Put = (key, bytes) => snapshotR2Put(stack, key, bytes);
+const r2Delete = (key) => snapshotR2Delete(stack, key);
 
 test("a chat's backup is checksummed in R2, verified by the script, and restored exactly", async () => {
   const chat = await chatWith(3, "restore");

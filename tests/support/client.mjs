@@ -93,7 +93,9 @@ export async function openSocket(stack, chatId, after = 0) {
 /** Waits until the chat's turn for `seq` is done or failed and returns it. */
 export async function settledTurn(stack, chatId, seq, ms = 30_000) {
   return eventually(async () => {
-    const t = (await turns(stack, chatId)).find((t) => t.trigger_seq === seq);
+    // Turns page by their trigger sequence, so a long chat's turn is found directly.
+    const page = await call(stack, "GET", `/v1/chats/${chatId}/turns?after=${seq - 1}&limit=1`);
+    const t = page.json?.turns?.find((t) => t.trigger_seq === seq);
     return t && (t.state === "done" || t.state === "failed") ? t : null;
   }, ms, `turn for message ${seq}`);
 }
