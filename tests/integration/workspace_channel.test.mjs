@@ -15,6 +15,8 @@ let stack;
 let receiver;
 const deliveries = [];
 let failNext = 0;
+// While set, the receiver holds deliveries open (never answers): a delivery "in flight".
+let hang = false;
 
 before(async () => {
   receiver = http.createServer((req, res) => {
@@ -22,6 +24,7 @@ before(async () => {
     req.on("data", (d) => (body += d));
     req.on("end", () => {
       deliveries.push({ headers: req.headers, body });
+      if (hang) return;
       if (failNext > 0) {
         failNext -= 1;
         res.writeHead(503).end("try later");
@@ -33,7 +36,7 @@ before(async () => {
   await new Promise((r) => receiver.listen(0, "127.0.0.1", r));
   stack = await startStack({
     agentVars: { OUTBOUND_WEBHOOK_SECRET: SECRET, EGRESS_ALLOW_LOOPBACK_HTTP: "local-only" },
-    workspaceVars: { OUTBOUND_RETRY_BASE_MS: "1000" },
+    workspaceVars: { OUTBOUND_RETRY_BASE_MS: "1000", OUTBOUND_LEASE_MS: "12000" },
   });
   const url = `http://127.0.0.1:${receiver.address().port}/send`;
   const set = await call(stack, "PUT", "/v1/workspace/settings", { body: { sunday_hold: false, channel: { kind: "webhook", url } } });
@@ -91,4 +94,30 @@ test("a channel URL the egress guard refuses is never called, and the intent say
   const item = (await call(stack, "GET", "/v1/outbox")).json.sent.find((s) => s.lead_id === lead.id);
   assert.equal(item.delivery_state, "failed");
   assert.match(item.last_error, /refused: .*169\.254\.169\.254/);
+});
+
+test("workerd killed while a delivery is in flight: after the restart it is delivered once more with the same key, and the send is recorded once", async () => {
+  const url = `http://127.0.0.1:${receiver.address().port}/send`;
+  await call(stack, "PUT", "/v1/workspace/settings", { body: { channel: { kind: "webhook", url } } });
+  const lead = (await call(stack, "POST", "/v1/leads", { body: { name: "Kay", email: "kay@example.com", time_zone: daytimeZone() } })).json;
+  hang = true;
+  const before = deliveries.length;
+  const sent = await call(stack, "POST", `/v1/leads/${lead.id}/sends`, { body: { client_id: "channel-crash", content: "Hello Kay, does Friday work?" } });
+  assert.equal(sent.status, 201, sent.text);
+  await eventually(() => deliveries.length > before, 10_000, "the delivery to reach the receiver");
+  await stack.kill();
+  hang = false;
+  await stack.restart();
+  const item = await eventually(async () => {
+    const out = (await call(stack, "GET", "/v1/outbox")).json.sent.find((s) => s.lead_id === lead.id);
+    return out?.delivery_state === "delivered" ? out : null;
+  }, 40_000, "the interrupted delivery to be retried after its lease");
+  const mine = deliveries.slice(before);
+  assert.equal(mine.length, 2, "the interrupted attempt and one retry");
+  assert.equal(mine[0].headers["idempotency-key"], mine[1].headers["idempotency-key"], "the receiver can tell it is the same send");
+  assert.ok(item.attempts >= 1 && item.attempts <= 2, `attempts ${item.attempts}: the retry, and the interrupted one if it was recorded before the crash`);
+  const decisions = (await call(stack, "GET", `/v1/leads/${lead.id}/decisions`)).json.decisions;
+  assert.equal(decisions.filter((d) => d.verdict === "allow").length, 1, "one decision, one send");
+  await new Promise((r) => setTimeout(r, 4000));
+  assert.equal(deliveries.length, before + 2, "and nothing more once delivered");
 });

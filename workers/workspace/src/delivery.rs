@@ -10,8 +10,12 @@ use serde::Deserialize;
 use workspace::channel::{idempotency_key, payload, retry_after_ms};
 use worker::*;
 
-/// How long a claimed delivery may take before another attempt may claim it.
-const LEASE_MS: i64 = 60_000;
+/// How long a claimed delivery may take before another attempt may claim it, unless
+/// `OUTBOUND_LEASE_MS` says otherwise.
+const DEFAULT_LEASE_MS: i64 = 60_000;
+/// A lease is never shorter than the agents worker's 10 s delivery timeout plus a margin, so a
+/// delivery still in flight is never claimed a second time.
+const MIN_LEASE_MS: i64 = 12_000;
 /// Intents delivered per pass.
 const BATCH: i64 = 20;
 /// The first retry's delay unless `OUTBOUND_RETRY_BASE_MS` says otherwise.
@@ -43,7 +47,7 @@ impl Workspace {
             // Claimed with no await between the check and the write.
             let claimed = sql.exec(
                 "UPDATE outbox SET delivery_state = 'delivering', lease_until = ? WHERE id = ? AND ((delivery_state IN ('pending', 'failed') AND next_attempt_at <= ?) OR (delivery_state = 'delivering' AND lease_until <= ?))",
-                vec![(now + LEASE_MS).into(), intent.id.into(), now.into(), now.into()],
+                vec![(now + self.setting_ms("OUTBOUND_LEASE_MS", DEFAULT_LEASE_MS).max(MIN_LEASE_MS)).into(), intent.id.into(), now.into(), now.into()],
             )?;
             if claimed.rows_written() == 0 {
                 continue;
@@ -71,7 +75,12 @@ impl Workspace {
     }
 
     fn retry_base_ms(&self) -> i64 {
-        self.env.var("OUTBOUND_RETRY_BASE_MS").ok().and_then(|v| v.to_string().parse().ok()).filter(|b: &i64| *b > 0).unwrap_or(DEFAULT_RETRY_BASE_MS)
+        self.setting_ms("OUTBOUND_RETRY_BASE_MS", DEFAULT_RETRY_BASE_MS)
+    }
+
+    /// A positive number of milliseconds from the variable `name`, else `default`.
+    fn setting_ms(&self, name: &str, default: i64) -> i64 {
+        self.env.var(name).ok().and_then(|v| v.to_string().parse().ok()).filter(|b: &i64| *b > 0).unwrap_or(default)
     }
 
     /// Hands the intent to the agents worker, which guards, signs and sends it.
