@@ -175,7 +175,8 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
     let (name, until) = verdict_parts(verdict);
     let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
     let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
-    let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, origin, name, until, &reasons, &trace, now)?;
+    let recorded = store::NewDecision { lead_id: a.lead_id, client_id: a.client_id, origin, verdict: name, until, reasons: &reasons, trace: &trace };
+    let decision_id = store::insert_decision(sql, &recorded, now)?;
     audit_log::append(sql, now, a.actor, "send.decided", Some(a.lead_id), &serde_json::json!({ "decision_id": decision_id, "verdict": name, "reasons": decision.reasons }))?;
     // A send sent to strategy review tags the lead; a person's allowed send resolves it.
     let tagged = store::lead_view(sql, a.lead_id)?.is_some_and(|l| l.strategy_review);

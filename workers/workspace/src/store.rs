@@ -152,11 +152,23 @@ pub fn history(sql: &SqlStorage, lead_id: &str, now: Millis) -> Result<ContactHi
     })
 }
 
-/// Records a decision with its trace; returns its id.
-pub fn insert_decision(sql: &SqlStorage, lead_id: &str, client_id: &str, origin: &str, verdict: &str, until: Option<Millis>, reasons: &str, trace: &str, now: Millis) -> Result<i64> {
+/// A decision as recorded: the send it is for, who asked, the verdict, and the policy's
+/// reasons and rule trace (JSON).
+pub struct NewDecision<'a> {
+    pub lead_id: &'a str,
+    pub client_id: &'a str,
+    pub origin: &'a str,
+    pub verdict: &'a str,
+    pub until: Option<Millis>,
+    pub reasons: &'a str,
+    pub trace: &'a str,
+}
+
+/// Records a decision at `now`; returns its id.
+pub fn insert_decision(sql: &SqlStorage, d: &NewDecision<'_>, now: Millis) -> Result<i64> {
     sql.exec(
         "INSERT INTO decisions (lead_id, client_id, origin, verdict, until, reasons, rule_trace, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![lead_id.into(), client_id.into(), origin.into(), verdict.into(), until.into(), reasons.into(), trace.into(), now.into()],
+        vec![d.lead_id.into(), d.client_id.into(), d.origin.into(), d.verdict.into(), d.until.into(), d.reasons.into(), d.trace.into(), now.into()],
     )?;
     last_id(sql)
 }
