@@ -1,0 +1,237 @@
+//! Structured log lines: one JSON object per event, with `ts`, `level`, `trace_id`, `org`,
+//! `chat` or `lead` when known, `event` and `duration_ms` when meaningful.
+//!
+//! There is deliberately no field for free text. Event and field names are `&'static str`
+//! (written in the code, never read from input); every other string goes through [`token`],
+//! which keeps only short identifier-shaped values (ids, route names, codes, host names) and
+//! replaces anything else with `"~"`. A message body, a prompt or a secret value therefore has
+//! no way into a log line, and no value needs JSON escaping.
+
+use domain::civil::{civil_from_days, DAY_MS};
+
+/// Longest value a log field keeps; ids, codes and host names fit.
+pub const MAX_TOKEN_LEN: usize = 64;
+/// What a field shows when its value is not an identifier-shaped token.
+pub const REDACTED: &str = "~";
+
+/// How severe an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+enum Value {
+    Text(String),
+    Number(i64),
+}
+
+/// A log line being built; [`LogLine::render`] makes the JSON text.
+pub struct LogLine {
+    ts_ms: i64,
+    level: Level,
+    event: &'static str,
+    fields: Vec<(&'static str, Value)>,
+}
+
+/// `value` if it is identifier-shaped (at most [`MAX_TOKEN_LEN`] characters of ASCII letters,
+/// digits and `_ - . : / @`), else [`REDACTED`].
+pub fn token(value: &str) -> &str {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_TOKEN_LEN
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/' | b'@'));
+    if ok {
+        value
+    } else {
+        REDACTED
+    }
+}
+
+impl LogLine {
+    /// A line for `event` (a fixed name such as `"turn.finished"`) at `ts_ms`.
+    pub fn new(ts_ms: i64, level: Level, event: &'static str) -> LogLine {
+        LogLine { ts_ms, level, event, fields: Vec::new() }
+    }
+
+    /// The request's trace id, when there is one.
+    pub fn trace(self, trace_id: Option<&str>) -> LogLine {
+        self.text("trace_id", trace_id)
+    }
+
+    /// The org, when known.
+    pub fn org(self, org: Option<&str>) -> LogLine {
+        self.text("org", org)
+    }
+
+    /// The chat, when known.
+    pub fn chat(self, chat: Option<&str>) -> LogLine {
+        self.text("chat", chat)
+    }
+
+    /// The lead, when known.
+    pub fn lead(self, lead: Option<&str>) -> LogLine {
+        self.text("lead", lead)
+    }
+
+    /// How long the event took.
+    pub fn duration_ms(self, ms: i64) -> LogLine {
+        self.number("duration_ms", ms)
+    }
+
+    /// Another identifier-shaped field (route, outcome, code, tool, host); omitted when `None`.
+    pub fn text(mut self, name: &'static str, value: Option<&str>) -> LogLine {
+        if let Some(v) = value {
+            self.fields.push((name, Value::Text(token(v).to_owned())));
+        }
+        self
+    }
+
+    /// A numeric field (status, count, attempt).
+    pub fn number(mut self, name: &'static str, value: i64) -> LogLine {
+        self.fields.push((name, Value::Number(value)));
+        self
+    }
+
+    /// The JSON object on one line.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"ts\":\"");
+        out.push_str(&iso_utc(self.ts_ms));
+        out.push_str("\",\"level\":\"");
+        out.push_str(self.level.as_str());
+        out.push_str("\",\"event\":\"");
+        out.push_str(token(self.event));
+        out.push('"');
+        for (name, value) in &self.fields {
+            out.push_str(",\"");
+            out.push_str(token(name));
+            out.push_str("\":");
+            match value {
+                Value::Text(t) => {
+                    out.push('"');
+                    out.push_str(t);
+                    out.push('"');
+                }
+                Value::Number(n) => out.push_str(&n.to_string()),
+            }
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for a Unix time in milliseconds.
+pub fn iso_utc(ms: i64) -> String {
+    let (days, in_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
+    let (y, m, d) = civil_from_days(days);
+    let (h, min, s, milli) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
+    let mut out = String::with_capacity(24);
+    for (n, width, sep) in [(y, 4, "-"), (i64::from(m), 2, "-"), (i64::from(d), 2, "T"), (h, 2, ":"), (min, 2, ":"), (s, 2, "."), (milli, 3, "Z")] {
+        let digits = n.to_string();
+        for _ in digits.len()..width {
+            out.push('0');
+        }
+        out.push_str(&digits);
+        out.push_str(sep);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(line: &str) -> serde_json::Value {
+        serde_json::from_str(line).expect("a log line is JSON")
+    }
+
+    #[test]
+    fn renders_the_common_fields_in_order() {
+        let line = LogLine::new(1_795_000_000_123, Level::Info, "turn.finished")
+            .trace(Some("4bf92f3577b34da6a3ce929d0e0e4736"))
+            .org(Some("org_demo"))
+            .chat(Some("c_01J"))
+            .lead(None)
+            .duration_ms(42)
+            .text("outcome", Some("completed"))
+            .number("status", 201)
+            .render();
+        assert_eq!(
+            line,
+            r#"{"ts":"2026-11-18T11:06:40.123Z","level":"info","event":"turn.finished","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","org":"org_demo","chat":"c_01J","duration_ms":42,"outcome":"completed","status":201}"#
+        );
+        assert_eq!(parse(&line)["duration_ms"], 42);
+    }
+
+    #[test]
+    fn timestamps_are_utc_iso_8601_with_milliseconds() {
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso_utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso_utc(1_795_881_599_999), "2026-11-28T15:59:59.999Z");
+        assert_eq!(iso_utc(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn free_text_and_secret_values_never_appear() {
+        let body = "Hi, my card is 4111 1111 1111 1111 and \"quotes\" \\ too";
+        let secret = "sk-live-4f9a7c2e1b3d5f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d0f2a4c6e8b0d2f4a";
+        let master_key = "q1Yw2Z6m0rJ9s4K3k1+f8e/Jb2cXv5LQ0u7yHh1pN8o=";
+        let line = LogLine::new(0, Level::Warn, "tool.failed")
+            .org(Some(body))
+            .chat(Some(secret))
+            .lead(Some(master_key))
+            .text("code", Some("line\nbreak"))
+            .render();
+        for leaked in [body, secret, master_key, "4111", "line\nbreak"] {
+            assert!(!line.contains(leaked), "{leaked:?} leaked into {line}");
+        }
+        let v = parse(&line);
+        assert_eq!(v["org"], REDACTED);
+        assert_eq!(v["chat"], REDACTED);
+        assert_eq!(v["lead"], REDACTED);
+    }
+
+    #[test]
+    fn tokens_keep_ids_codes_and_hosts() {
+        for ok in ["org_2abc", "api.example.com:8443", "provider_unavailable", "01J8ZX4T6Q", "user@org"] {
+            assert_eq!(token(ok), ok);
+        }
+        for bad in ["", "two words", "a\"b", "a\\b", "é", &"x".repeat(65)] {
+            assert_eq!(token(bad), REDACTED, "{bad:?}");
+        }
+    }
+
+    proptest! {
+        /// Whatever goes into any field, the line is one line of valid JSON, and any value with
+        /// a character outside the token alphabet (every message with a space, every base64
+        /// key with `+`, `/` or `=` padding) does not appear in it.
+        #[test]
+        fn any_input_gives_one_json_line_without_free_text(values in proptest::collection::vec("\\PC{0,100}", 5), n in any::<i64>(), ts in -10_000_000_000_000i64..10_000_000_000_000) {
+            let line = LogLine::new(ts, Level::Error, "event.name")
+                .trace(Some(&values[0])).org(Some(&values[1])).chat(Some(&values[2])).lead(Some(&values[3]))
+                .text("code", Some(&values[4])).number("n", n).render();
+            prop_assert!(!line.contains('\n'));
+            let v = parse(&line);
+            for (field, raw) in ["trace_id", "org", "chat", "lead", "code"].iter().zip(&values) {
+                let shown = v[*field].as_str().unwrap();
+                prop_assert!(shown == REDACTED || shown == raw.as_str());
+                if raw.contains([' ', '"', '\\', '+', '=', '\n']) {
+                    prop_assert_eq!(shown, REDACTED);
+                }
+            }
+            prop_assert_eq!(v["n"].as_i64(), Some(n));
+        }
+    }
+}
