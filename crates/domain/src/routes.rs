@@ -63,6 +63,7 @@ pub enum RouteName {
     ApproveDraft,
     RejectDraft,
     SendDraft,
+    Metrics,
 }
 
 /// Every route: method, path template, name. `{chat_id}`, `{lead_id}`, `{draft_id}` and
@@ -122,6 +123,7 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("POST", "/v1/drafts/{draft_id}/approve", RouteName::ApproveDraft),
     ("POST", "/v1/drafts/{draft_id}/reject", RouteName::RejectDraft),
     ("POST", "/v1/drafts/{draft_id}/send", RouteName::SendDraft),
+    ("GET", "/metrics", RouteName::Metrics),
 ];
 
 /// A matched route with its path parameters.
@@ -165,7 +167,8 @@ impl RouteName {
             | RouteName::DecideApproval
             | RouteName::ListEndpoints
             | RouteName::PutEndpoint
-            | RouteName::DeleteEndpoint => Access::Admin,
+            | RouteName::DeleteEndpoint
+            | RouteName::Metrics => Access::Admin,
             _ => Access::Member,
         }
     }
