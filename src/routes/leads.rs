@@ -9,16 +9,18 @@ use domain::ids::workspace_object_name;
 use domain::message::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use domain::ApiError;
 use wasm_bindgen::JsValue;
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use crate::observe::{trace_headers, Observed};
+use telemetry::metrics;
+use worker::{Env, Method, Request, RequestInit, Response};
 
 /// Forwards the request to the workspace at `path`, with its body for writes. Bodies are
 /// validated by the workspace, which holds the time-zone database.
-pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, body_type: &'static str) -> Result<Response, ApiError> {
+pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, body_type: &'static str, obs: &mut Observed) -> Result<Response, ApiError> {
     let method = req.method();
     let mut init = RequestInit::new();
     init.with_method(method.clone());
     // Who is acting, for the audit log: from the authenticated identity, never from the client.
-    let headers = Headers::new();
+    let headers = trace_headers(&obs.trace);
     headers.set("x-parley-actor", &who.user_id).map_err(|e| unavailable("workspace", e))?;
     init.with_headers(headers);
     let has_body = req.headers().get("Content-Length").ok().flatten().is_some_and(|l| l != "0") || req.headers().get("Content-Type").ok().flatten().is_some();
@@ -36,5 +38,24 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, bo
     let inner = Request::new_with_init(&format!("https://workspace{path}{query}"), &init).map_err(|e| unavailable("workspace", e))?;
     let ns = env.durable_object("WORKSPACE").map_err(|e| unavailable("workspace", e))?;
     let stub = ns.get_by_name(&workspace_object_name(&who.org)).map_err(|e| unavailable("workspace", e))?;
-    stub.fetch_with_request(inner).await.map_err(|e| unavailable("workspace", e))
+    let mut response = stub.fetch_with_request(inner).await.map_err(|e| unavailable("workspace", e))?;
+    if path.ends_with("/sends") || path.ends_with("/send") {
+        if let Some(decision) = policy_decision(&mut response).await {
+            obs.extra.push(decision);
+        }
+    }
+    Ok(response)
+}
+
+/// The send-policy decision in a send's answer, as a metric increment (verdict and first
+/// reason). The answer is read from a copy, so the client still gets it whole.
+async fn policy_decision(response: &mut Response) -> Option<metrics::Increment> {
+    if !matches!(response.status_code(), 200 | 201) {
+        return None;
+    }
+    let body: serde_json::Value = response.cloned().ok()?.json().await.ok()?;
+    let decision = body.get("decision")?;
+    let verdict = decision.get("verdict")?.as_str()?;
+    let reason = decision.pointer("/reasons/0").and_then(|r| r.as_str()).unwrap_or("none");
+    Some(metrics::count(metrics::POLICY_DECISIONS, &[("verdict", verdict), ("reason", reason)]))
 }

@@ -1,0 +1,89 @@
+//! Per-request observability: the request's trace id (taken from a valid incoming
+//! `x-parley-trace` or `traceparent`, else fresh), handed to the Durable Objects and returned
+//! in `x-parley-trace`; one structured log line per request; and the request's metrics,
+//! added to the org's counts in D1 after the response (`ctx.wait_until`), so the hot path
+//! gains no D1 round trip.
+
+use domain::ids::OrgId;
+use domain::routes::RouteName;
+use telemetry::metrics::{self, Increment};
+use telemetry::{Level, LogLine, TraceId, TRACE_HEADER};
+use worker::{Context, Date, Env, Headers, Request, Response};
+
+/// What the request revealed on its way through, for its log line and metrics.
+pub struct Observed {
+    pub trace: TraceId,
+    pub started_ms: i64,
+    pub route: Option<RouteName>,
+    /// The signed-in caller's org: its metrics are counted there.
+    pub org: Option<OrgId>,
+    /// More increments than the request's own (an approval, a policy decision).
+    pub extra: Vec<Increment>,
+    /// The request opened a new rate window: older windows can be pruned.
+    pub prune_rate_windows: bool,
+}
+
+/// Starts observing a request.
+pub fn start(req: &Request) -> Observed {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let random = runtime_support::random::bytes16().unwrap_or_else(|| (Date::now().as_millis() as u128).to_le_bytes());
+    let trace = TraceId::for_request(header(TRACE_HEADER).as_deref(), header("traceparent").as_deref(), random);
+    Observed { trace, started_ms: now_ms(), route: None, org: None, extra: Vec::new(), prune_rate_windows: false }
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
+/// Headers for a request to a Durable Object, carrying the trace id.
+pub fn trace_headers(trace: &TraceId) -> Headers {
+    let headers = Headers::new();
+    let _ = headers.set(TRACE_HEADER, trace.as_str());
+    headers
+}
+
+/// Logs the request, schedules its metrics and returns the response with `x-parley-trace`.
+pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Response {
+    let now = now_ms();
+    let status = response.status_code();
+    let duration = (now - obs.started_ms).max(0);
+    let route = obs.route.map_or_else(|| "unmatched".to_owned(), |r| format!("{r:?}"));
+    let org = obs.org.as_ref().map(OrgId::as_str);
+    let level = if status >= 500 { Level::Error } else { Level::Info };
+    worker::console_log!(
+        "{}",
+        LogLine::new(now, level, "http.request").trace(Some(obs.trace.as_str())).org(org).text("route", Some(&route)).number("status", i64::from(status)).duration_ms(duration).render()
+    );
+    let webhook = match obs.route {
+        Some(RouteName::ClerkWebhook) => Some("clerk"),
+        Some(RouteName::StripeWebhook) => Some("stripe"),
+        Some(RouteName::Inbound) => Some("inbound"),
+        _ => None,
+    };
+    // Series are counted per org; webhook deliveries (no session) are platform-wide (org '').
+    let (owner, mut increments) = match (&obs.org, webhook) {
+        (Some(org), _) => (org.as_str().to_owned(), metrics::request(&route, status, duration as u64)),
+        (None, Some(source)) => (String::new(), vec![metrics::count(metrics::WEBHOOKS, &[("source", source), ("outcome", if status < 300 { "accepted" } else { "refused" })])]),
+        (None, None) => (String::new(), Vec::new()),
+    };
+    if status == 429 && obs.org.is_some() {
+        increments.push(metrics::count(metrics::RATE_LIMITED, &[("route", &route)]));
+    }
+    increments.extend(obs.extra);
+    if !increments.is_empty() {
+        if let Ok(db) = tenancy_store::db(env) {
+            let (org, prune) = (obs.org, obs.prune_rate_windows);
+            ctx.wait_until(async move {
+                if let Err(e) = tenancy_store::metrics::add(&db, &owner, &metrics::merge(increments)).await {
+                    worker::console_error!("metrics not recorded: {e}");
+                }
+                if let (Some(org), true) = (org, prune) {
+                    let _ = tenancy_store::rate::prune_api_windows(&db, &org, billing::rate_window(now) - 1).await;
+                }
+            });
+        }
+    }
+    let headers = response.headers().clone();
+    let _ = headers.set(TRACE_HEADER, obs.trace.as_str());
+    response.with_headers(headers)
+}
