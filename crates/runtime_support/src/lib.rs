@@ -5,6 +5,7 @@ pub mod meta;
 pub mod random;
 pub mod responses;
 pub mod schedule;
+pub mod trace;
 pub mod transaction;
 pub mod webcrypto;
 pub mod zones;
