@@ -52,6 +52,7 @@ impl ChatController {
         let body = serde_json::to_string(request).map_err(|e| failure("internal", e.to_string()))?;
         let headers = Headers::new();
         let _ = headers.set("Content-Type", "application/json");
+        runtime_support::trace::pass_on(&headers, self.trace.borrow().as_deref());
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         let req = Request::new_with_init(&format!("https://agents{TURN_PATH}"), &init).map_err(|e| failure("internal", e.to_string()))?;
