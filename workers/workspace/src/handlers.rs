@@ -105,12 +105,12 @@ impl Workspace {
 
     /// Decides and records a person's send to a lead.
     pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
-        let who = actor(&req);
+        let (who, trace) = (actor(&req), runtime_support::trace::of(&req));
         let new = body_or_return!(req, NewSend::from_body);
         let all = self.settings()?;
         let (sql, settings, channel, zones, lead_id, now) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
-            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel };
+            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel, trace: trace.as_deref() };
             decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)
         })?;
         // The intent is stored; delivery happens after, and is retried from the alarm.
@@ -133,6 +133,8 @@ pub(crate) struct SendAttempt<'a> {
     pub actor: &'a str,
     /// Where an allowed send goes.
     pub channel: &'a workspace::channel::Channel,
+    /// The request's trace id, for the decision's log line.
+    pub trace: Option<&'a str>,
 }
 
 /// What a send attempt produced.
@@ -157,6 +159,8 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
     let decision = decide(&request, &contact, &history, settings, zones, now);
     let verdict = decision.verdict;
     let (name, until) = verdict_parts(verdict);
+    let line = telemetry::LogLine::new(now, telemetry::Level::Info, "policy.decided").trace(a.trace).lead(Some(a.lead_id)).text("verdict", Some(name));
+    worker::console_log!("{}", line.text("reason", decision.reasons.first().map(|r| r.as_str())).render());
     let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
     let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
     let decision_id = store::insert_decision(sql, a.lead_id, a.client_id, "human", name, until, &reasons, &trace, now)?;
