@@ -10,7 +10,8 @@ use domain::message::{MAX_BODY_BYTES, MAX_IMPORT_BYTES};
 use domain::ApiError;
 use wasm_bindgen::JsValue;
 use crate::observe::{trace_headers, Observed};
-use telemetry::metrics;
+use telemetry::log::token;
+use telemetry::metrics::{self, POLICY_HEADER};
 use worker::{Env, Method, Request, RequestInit, Response};
 
 /// Forwards the request to the workspace at `path`, with its body for writes. Bodies are
@@ -38,24 +39,11 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, bo
     let inner = Request::new_with_init(&format!("https://workspace{path}{query}"), &init).map_err(|e| unavailable("workspace", e))?;
     let ns = env.durable_object("WORKSPACE").map_err(|e| unavailable("workspace", e))?;
     let stub = ns.get_by_name(&workspace_object_name(&who.org)).map_err(|e| unavailable("workspace", e))?;
-    let mut response = stub.fetch_with_request(inner).await.map_err(|e| unavailable("workspace", e))?;
-    if path.ends_with("/sends") || path.ends_with("/send") {
-        if let Some(decision) = policy_decision(&mut response).await {
-            obs.extra.push(decision);
-        }
+    let response = stub.fetch_with_request(inner).await.map_err(|e| unavailable("workspace", e))?;
+    // A send's decision comes back in `x-parley-policy: {verdict} {first reason}`.
+    if let Some(decision) = response.headers().get(POLICY_HEADER).ok().flatten() {
+        let (verdict, reason) = decision.split_once(' ').unwrap_or((&decision, "none"));
+        obs.extra.push(metrics::count(metrics::POLICY_DECISIONS, &[("verdict", token(verdict)), ("reason", token(reason))]));
     }
     Ok(response)
-}
-
-/// The send-policy decision in a send's answer, as a metric increment (verdict and first
-/// reason). The answer is read from a copy, so the client still gets it whole.
-async fn policy_decision(response: &mut Response) -> Option<metrics::Increment> {
-    if !matches!(response.status_code(), 200 | 201) {
-        return None;
-    }
-    let body: serde_json::Value = response.cloned().ok()?.json().await.ok()?;
-    let decision = body.get("decision")?;
-    let verdict = decision.get("verdict")?.as_str()?;
-    let reason = decision.pointer("/reasons/0").and_then(|r| r.as_str()).unwrap_or("none");
-    Some(metrics::count(metrics::POLICY_DECISIONS, &[("verdict", verdict), ("reason", reason)]))
 }

@@ -35,6 +35,7 @@ impl Level {
 enum Value {
     Text(String),
     Number(i64),
+    List(Vec<String>),
 }
 
 /// A log line being built; [`LogLine::render`] makes the JSON text.
@@ -97,6 +98,12 @@ impl LogLine {
         self
     }
 
+    /// A list of identifier-shaped values (for example the names of the secrets a turn may use).
+    pub fn list(mut self, name: &'static str, values: &[&str]) -> LogLine {
+        self.fields.push((name, Value::List(values.iter().map(|v| token(v).to_owned()).collect())));
+        self
+    }
+
     /// A numeric field (status, count, attempt).
     pub fn number(mut self, name: &'static str, value: i64) -> LogLine {
         self.fields.push((name, Value::Number(value)));
@@ -124,6 +131,18 @@ impl LogLine {
                     out.push('"');
                 }
                 Value::Number(n) => out.push_str(&n.to_string()),
+                Value::List(items) => {
+                    out.push('[');
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push('"');
+                        out.push_str(item);
+                        out.push('"');
+                    }
+                    out.push(']');
+                }
             }
         }
         out.push('}');
@@ -193,6 +212,7 @@ mod tests {
             .chat(Some(secret))
             .lead(Some(master_key))
             .text("code", Some("line\nbreak"))
+            .list("secrets", &["A_CRM_KEY", secret])
             .render();
         for leaked in [body, secret, master_key, "4111", "line\nbreak"] {
             assert!(!line.contains(leaked), "{leaked:?} leaked into {line}");
@@ -201,6 +221,7 @@ mod tests {
         assert_eq!(v["org"], REDACTED);
         assert_eq!(v["chat"], REDACTED);
         assert_eq!(v["lead"], REDACTED);
+        assert_eq!(v["secrets"], serde_json::json!(["A_CRM_KEY", REDACTED]));
     }
 
     #[test]

@@ -6,8 +6,6 @@
 //! (not cumulative, so an increment touches exactly one bucket) and its `_sum`; rendering
 //! makes the buckets cumulative and derives `_count` from them.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
 
 /// HTTP requests by route and status.
 pub const REQUESTS: &str = "parley_http_requests_total";
@@ -29,6 +27,10 @@ pub const ALARMS: &str = "parley_alarms_total";
 pub const RATE_LIMITED: &str = "parley_rate_limited_total";
 /// Backups by kind and outcome (none are taken yet).
 pub const BACKUPS: &str = "parley_backups_total";
+
+/// The header in which the Workspace reports a send's policy decision to the orchestrator,
+/// which counts it: `{verdict} {first reason}`.
+pub const POLICY_HEADER: &str = "x-parley-policy";
 
 /// Upper bounds of the latency buckets, in milliseconds (`+Inf` follows).
 pub const LATENCY_BUCKETS_MS: [u64; 11] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -112,32 +114,35 @@ pub fn request(route: &str, status: u16, duration_ms: u64) -> Vec<Increment> {
 }
 
 /// Folds increments for the same series together, so a batch writes each series once.
+/// (A handful of increments per request: a linear scan is smaller than a map.)
 pub fn merge(increments: Vec<Increment>) -> Vec<Increment> {
-    let mut merged: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut merged: Vec<Increment> = Vec::with_capacity(increments.len());
     for i in increments {
-        let v = merged.entry((i.name, i.labels)).or_insert(0);
-        *v = v.saturating_add(i.value);
+        match merged.iter_mut().find(|m| m.name == i.name && m.labels == i.labels) {
+            Some(m) => m.value = m.value.saturating_add(i.value),
+            None => merged.push(i),
+        }
     }
-    merged.into_iter().map(|((name, labels), value)| Increment { name, labels, value }).collect()
+    merged
 }
 
 /// The Prometheus text exposition of the stored series: every family with its `HELP` and
-/// `TYPE`, series sorted by labels, histogram buckets cumulative with `+Inf`, `_sum` and
-/// `_count`. Stored series of unknown families are left out.
+/// `TYPE`; counters in the order given (the shell reads them sorted by labels); histogram
+/// buckets cumulative with `+Inf`, `_sum` and `_count`, per label set in the order first
+/// seen. Stored series of unknown families are left out.
 pub fn render(stored: &[Series]) -> String {
     let mut out = String::new();
     for (family, kind, help) in FAMILIES {
-        let _ = writeln!(out, "# HELP {family} {help}");
+        line(&mut out, &["# HELP ", family, " ", help]);
         match kind {
             Kind::Counter => {
-                let _ = writeln!(out, "# TYPE {family} counter");
-                let series: BTreeMap<&str, i64> = stored.iter().filter(|s| s.name == *family).map(|s| (s.labels.as_str(), s.value)).collect();
-                for (l, v) in series {
-                    let _ = writeln!(out, "{family}{{{l}}} {v}");
+                line(&mut out, &["# TYPE ", family, " counter"]);
+                for s in stored.iter().filter(|s| s.name == *family) {
+                    sample(&mut out, family, "", &s.labels, s.value);
                 }
             }
             Kind::Histogram => {
-                let _ = writeln!(out, "# TYPE {family} histogram");
+                line(&mut out, &["# TYPE ", family, " histogram"]);
                 render_histogram(&mut out, family, stored);
             }
         }
@@ -145,36 +150,69 @@ pub fn render(stored: &[Series]) -> String {
     out
 }
 
+fn line(out: &mut String, parts: &[&str]) {
+    for p in parts {
+        out.push_str(p);
+    }
+    out.push('\n');
+}
+
+/// `{family}{suffix}{labels} value`.
+fn sample(out: &mut String, family: &str, suffix: &str, labels: &str, value: i64) {
+    line(out, &[family, suffix, "{", labels, "} ", &value.to_string()]);
+}
+
+/// One histogram label set: per-bucket counts (the last is `+Inf`) and the sum.
+struct Histogram<'a> {
+    labels: &'a str,
+    buckets: [i64; LATENCY_BUCKETS_MS.len() + 1],
+    sum: i64,
+}
+
 fn render_histogram(out: &mut String, family: &str, stored: &[Series]) {
-    let (bucket_name, sum_name) = (format!("{family}_bucket"), format!("{family}_sum"));
-    // base labels -> (per-bucket counts, +Inf count, sum)
-    let mut by_labels: BTreeMap<&str, ([i64; LATENCY_BUCKETS_MS.len()], i64, i64)> = BTreeMap::new();
+    let mut groups: Vec<Histogram<'_>> = Vec::new();
     for s in stored {
-        if s.name == bucket_name {
-            let Some((le, base)) = split_le(&s.labels) else { continue };
-            let entry = by_labels.entry(base).or_default();
-            match LATENCY_BUCKETS_MS.iter().position(|b| b.to_string() == le) {
-                Some(i) => entry.0[i] = entry.0[i].saturating_add(s.value),
-                None if le == "+Inf" => entry.1 = entry.1.saturating_add(s.value),
-                None => {}
+        let (bucket, base) = match s.name.strip_prefix(family) {
+            Some("_bucket") => match split_le(&s.labels).and_then(|(le, base)| bucket_index(le).map(|i| (Some(i), base))) {
+                Some(found) => found,
+                None => continue,
+            },
+            Some("_sum") => (None, s.labels.as_str()),
+            _ => continue,
+        };
+        let at = match groups.iter().position(|g| g.labels == base) {
+            Some(at) => at,
+            None => {
+                groups.push(Histogram { labels: base, buckets: [0; LATENCY_BUCKETS_MS.len() + 1], sum: 0 });
+                groups.len() - 1
             }
-        } else if s.name == sum_name {
-            let entry = by_labels.entry(s.labels.as_str()).or_default();
-            entry.2 = entry.2.saturating_add(s.value);
+        };
+        let g = &mut groups[at];
+        match bucket {
+            Some(i) => g.buckets[i] = g.buckets[i].saturating_add(s.value),
+            None => g.sum = g.sum.saturating_add(s.value),
         }
     }
-    for (base, (buckets, inf, sum)) in by_labels {
-        let sep = if base.is_empty() { "" } else { "," };
+    for g in groups {
+        let sep = if g.labels.is_empty() { "" } else { "," };
         let mut cumulative = 0i64;
-        for (bound, n) in LATENCY_BUCKETS_MS.iter().zip(buckets) {
-            cumulative = cumulative.saturating_add(n);
-            let _ = writeln!(out, "{bucket_name}{{le=\"{bound}\"{sep}{base}}} {cumulative}");
+        for (i, n) in g.buckets.iter().enumerate() {
+            cumulative = cumulative.saturating_add(*n);
+            let le = LATENCY_BUCKETS_MS.get(i).map_or_else(|| "+Inf".to_owned(), u64::to_string);
+            line(out, &[family, "_bucket{le=\"", &le, "\"", sep, g.labels, "} ", &cumulative.to_string()]);
         }
-        cumulative = cumulative.saturating_add(inf);
-        let _ = writeln!(out, "{bucket_name}{{le=\"+Inf\"{sep}{base}}} {cumulative}");
-        let _ = writeln!(out, "{sum_name}{{{base}}} {sum}");
-        let _ = writeln!(out, "{family}_count{{{base}}} {cumulative}");
+        sample(out, family, "_sum", g.labels, g.sum);
+        sample(out, family, "_count", g.labels, cumulative);
     }
+}
+
+/// The index of a bucket bound (`+Inf` last), if it is one of ours.
+fn bucket_index(le: &str) -> Option<usize> {
+    if le == "+Inf" {
+        return Some(LATENCY_BUCKETS_MS.len());
+    }
+    let bound: u64 = le.parse().ok()?;
+    LATENCY_BUCKETS_MS.iter().position(|b| *b == bound)
 }
 
 /// Splits a stored bucket's labels `le="X"[,rest]` into `X` and the rest. `le` comes first

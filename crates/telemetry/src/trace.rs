@@ -18,15 +18,14 @@ impl TraceId {
     /// The trace id of a W3C `traceparent` header, `00-<trace id>-<parent id>-<flags>`: only
     /// version `00`, with every part well formed and neither id all zero.
     pub fn from_traceparent(raw: &str) -> Option<TraceId> {
-        let mut parts = raw.split('-');
-        let (version, trace, parent, flags) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        let well_formed = parts.next().is_none()
-            && version == "00"
-            && is_lower_hex(parent, 16)
-            && !all_zero(parent)
-            && is_lower_hex(flags, 2);
-        if well_formed {
-            TraceId::parse(trace)
+        // Fixed layout: "00-" (3), trace id (32), "-", parent id (16), "-", flags (2).
+        let b = raw.as_bytes();
+        if b.len() != 55 || !raw.is_ascii() || !raw.starts_with("00-") || b[35] != b'-' || b[52] != b'-' {
+            return None;
+        }
+        let (parent, flags) = (&raw[36..52], &raw[53..]);
+        if is_lower_hex(parent, 16) && !all_zero(parent) && is_lower_hex(flags, 2) {
+            TraceId::parse(&raw[3..35])
         } else {
             None
         }

@@ -33,6 +33,6 @@ struct Row {
 
 /// Every series the org has.
 pub async fn read(db: &D1Database, org: &str) -> Result<Vec<Series>, ApiError> {
-    let rows: Vec<Row> = all(db, "SELECT name, labels, value FROM metric_counts WHERE org_id = ?1", &[text(org)]).await?;
+    let rows: Vec<Row> = all(db, "SELECT name, labels, value FROM metric_counts WHERE org_id = ?1 ORDER BY name, labels", &[text(org)]).await?;
     Ok(rows.into_iter().map(|r| Series { name: r.name, labels: r.labels, value: r.value }).collect())
 }

@@ -162,7 +162,7 @@ impl Workspace {
         })?;
         self.deliver_due().await?;
         match result {
-            Ok((status, body)) => json(status, &body),
+            Ok((status, body)) => crate::handlers::send_answer(status, &body),
             Err(e) => error(&e),
         }
     }

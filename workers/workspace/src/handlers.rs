@@ -116,10 +116,21 @@ impl Workspace {
         // The intent is stored; delivery happens after, and is retried from the alarm.
         self.deliver_due().await?;
         match outcome {
-            Some(o) => json(o.status, &o.body),
+            Some(o) => send_answer(o.status, &o.body),
             None => error(&ApiError::UnknownLead),
         }
     }
+}
+
+/// A send's answer, with its decision in `x-parley-policy` for the orchestrator's metrics
+/// (a duplicate decided nothing new, so it carries none).
+pub(crate) fn send_answer(status: u16, body: &serde_json::Value) -> Result<Response> {
+    let mut res = json(status, body)?;
+    let d = &body["decision"];
+    if let (Some(verdict), false) = (d["verdict"].as_str(), body["duplicate"] == true) {
+        res.headers_mut().set(telemetry::metrics::POLICY_HEADER, &[verdict, " ", d["reasons"][0].as_str().unwrap_or("none")].concat())?;
+    }
+    Ok(res)
 }
 
 /// One send a person asked for.

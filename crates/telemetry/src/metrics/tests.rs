@@ -1,8 +1,11 @@
 use super::*;
 use proptest::prelude::*;
 
+/// As the shell reads them: merged per series, sorted by name and labels.
 fn stored(increments: Vec<Increment>) -> Vec<Series> {
-    merge(increments).into_iter().map(|i| Series { name: i.name, labels: i.labels, value: i.value }).collect()
+    let mut rows: Vec<Series> = merge(increments).into_iter().map(|i| Series { name: i.name, labels: i.labels, value: i.value }).collect();
+    rows.sort_by(|a, b| (&a.name, &a.labels).cmp(&(&b.name, &b.labels)));
+    rows
 }
 
 fn sample(text: &str, series: &str) -> Option<i64> {
@@ -67,6 +70,16 @@ fn unknown_series_and_malformed_bucket_labels_are_left_out() {
     let text = render(&rows);
     assert!(!text.contains("other_total"));
     assert!(!text.contains("le=\"7\""));
+}
+
+#[test]
+fn counters_keep_the_order_they_are_read_in() {
+    let rows = vec![
+        Series { name: TURNS.into(), labels: labels(&[("outcome", "a")]), value: 1 },
+        Series { name: TURNS.into(), labels: labels(&[("outcome", "b")]), value: 2 },
+    ];
+    let text = render(&rows);
+    assert!(text.find("outcome=\"a\"").unwrap() < text.find("outcome=\"b\"").unwrap());
 }
 
 #[test]
