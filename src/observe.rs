@@ -70,18 +70,14 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
         increments.push(metrics::count(metrics::RATE_LIMITED, &[("route", &route)]));
     }
     increments.extend(obs.extra);
-    if !increments.is_empty() {
-        if let Ok(db) = tenancy_store::db(env) {
-            let (org, prune) = (obs.org, obs.prune_rate_windows);
-            ctx.wait_until(async move {
-                if let Err(e) = tenancy_store::metrics::add(&db, &owner, &metrics::merge(increments)).await {
-                    worker::console_error!("metrics not recorded: {e}");
-                }
-                if let (Some(org), true) = (org, prune) {
-                    let _ = tenancy_store::rate::prune_api_windows(&db, &org, billing::rate_window(now) - 1).await;
-                }
-            });
-        }
+    if let (false, Ok(db)) = (increments.is_empty(), tenancy_store::db(env)) {
+        // A request that opened a rate window prunes the org's older ones in the same batch.
+        let prune = obs.prune_rate_windows.then(|| tenancy_store::rate::prune_api_windows(&db, &owner, billing::rate_window(now) - 1).ok()).flatten();
+        ctx.wait_until(async move {
+            if let Err(e) = tenancy_store::metrics::add(&db, &owner, &metrics::merge(increments), prune.into_iter().collect()).await {
+                worker::console_error!("metrics not recorded: {e}");
+            }
+        });
     }
     let headers = response.headers().clone();
     let _ = headers.set(TRACE_HEADER, obs.trace.as_str());

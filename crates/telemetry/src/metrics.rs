@@ -11,6 +11,8 @@
 pub const REQUESTS: &str = "parley_http_requests_total";
 /// Request latency by route, in milliseconds.
 pub const LATENCY: &str = "parley_http_request_duration_ms";
+const LATENCY_BUCKET: &str = "parley_http_request_duration_ms_bucket";
+const LATENCY_SUM: &str = "parley_http_request_duration_ms_sum";
 /// Agent turns by outcome.
 pub const TURNS: &str = "parley_turns_total";
 /// Tool calls by tool and outcome.
@@ -108,8 +110,8 @@ pub fn request(route: &str, status: u16, duration_ms: u64) -> Vec<Increment> {
     let ms = i64::try_from(duration_ms).unwrap_or(i64::MAX);
     vec![
         count(REQUESTS, &[("route", route), ("status", &status)]),
-        Increment { name: format!("{LATENCY}_bucket"), labels: labels(&[("le", &le), ("route", route)]), value: 1 },
-        Increment { name: format!("{LATENCY}_sum"), labels: labels(&[("route", route)]), value: ms },
+        Increment { name: LATENCY_BUCKET.to_owned(), labels: labels(&[("le", &le), ("route", route)]), value: 1 },
+        Increment { name: LATENCY_SUM.to_owned(), labels: labels(&[("route", route)]), value: ms },
     ]
 }
 

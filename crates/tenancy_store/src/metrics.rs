@@ -6,21 +6,20 @@ use crate::{all, int, stmt, text, unavailable};
 use domain::ApiError;
 use serde::Deserialize;
 use telemetry::metrics::{Increment, Series};
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 const ADD_SQL: &str = "INSERT INTO metric_counts (org_id, name, labels, value) VALUES (?1, ?2, ?3, ?4) \
      ON CONFLICT (org_id, name, labels) DO UPDATE SET value = value + excluded.value";
 
-/// Adds `increments` to the org's series (`org` '' for platform-wide series), in one batch.
-pub async fn add(db: &D1Database, org: &str, increments: &[Increment]) -> Result<(), ApiError> {
-    if increments.is_empty() {
-        return Ok(());
+/// Adds `increments` to the org's series (`org` '' for platform-wide series), in one batch
+/// with any `more` statements the caller has (housekeeping that may as well ride along).
+pub async fn add(db: &D1Database, org: &str, increments: &[Increment], mut more: Vec<D1PreparedStatement>) -> Result<(), ApiError> {
+    for i in increments {
+        more.push(stmt(db, ADD_SQL, &[text(org), text(&i.name), text(&i.labels), int(i.value)])?);
     }
-    let statements = increments
-        .iter()
-        .map(|i| stmt(db, ADD_SQL, &[text(org), text(&i.name), text(&i.labels), int(i.value)]))
-        .collect::<Result<Vec<_>, _>>()?;
-    db.batch(statements).await.map_err(unavailable)?;
+    if !more.is_empty() {
+        db.batch(more).await.map_err(unavailable)?;
+    }
     Ok(())
 }
 

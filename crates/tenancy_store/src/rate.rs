@@ -40,7 +40,7 @@ pub fn user_bucket(user_id: &str) -> String {
 /// The bucket of an org's API requests.
 pub const ORG_BUCKET: &str = "api:org";
 
-/// Deletes the org's API request windows before `window`.
-pub async fn prune_api_windows(db: &D1Database, org: &OrgId, window: i64) -> Result<(), ApiError> {
-    crate::run(db, "DELETE FROM rate_windows WHERE org_id = ?1 AND window < ?2 AND bucket LIKE 'api:%'", &[text(org.as_str()), int(window)]).await
+/// The statement that deletes the org's API request windows before `window`.
+pub fn prune_api_windows(db: &D1Database, org: &str, window: i64) -> Result<worker::D1PreparedStatement, ApiError> {
+    crate::stmt(db, "DELETE FROM rate_windows WHERE org_id = ?1 AND window < ?2 AND bucket LIKE 'api:%'", &[text(org), int(window)])
 }
