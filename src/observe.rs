@@ -5,7 +5,7 @@
 //! gains no D1 round trip.
 
 use domain::ids::OrgId;
-use domain::routes::RouteName;
+use domain::routes::{RouteName, ROUTES};
 use telemetry::metrics::{self, Increment};
 use telemetry::{Level, LogLine, TraceId, TRACE_HEADER};
 use worker::{Context, Date, Env, Headers, Request, Response};
@@ -47,12 +47,14 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
     let now = now_ms();
     let status = response.status_code();
     let duration = (now - obs.started_ms).max(0);
-    let route = obs.route.map_or_else(|| "unmatched".to_owned(), |r| format!("{r:?}"));
+    // The route as the table spells it, e.g. `POST` and `/v1/chats/{chat_id}/messages`.
+    let (method, template) = ROUTES.iter().find(|(_, _, name)| Some(*name) == obs.route).map_or(("", "unmatched"), |(m, t, _)| (*m, *t));
+    let route = [method, " ", template].concat();
     let org = obs.org.as_ref().map(OrgId::as_str);
     let level = if status >= 500 { Level::Error } else { Level::Info };
     worker::console_log!(
         "{}",
-        LogLine::new(now, level, "http.request").trace(Some(obs.trace.as_str())).org(org).text("route", Some(&route)).number("status", i64::from(status)).duration_ms(duration).render()
+        LogLine::new(now, level, "http.request").trace(Some(obs.trace.as_str())).org(org).text("method", Some(method)).text("route", Some(template)).number("status", i64::from(status)).duration_ms(duration).render()
     );
     let webhook = match obs.route {
         Some(RouteName::ClerkWebhook) => Some("clerk"),

@@ -71,7 +71,8 @@ test("one trace id flows from the orchestrator through the chat to the agents wo
   }, 15_000, "log lines from every worker with the trace id");
   const request = lines.find((l) => l.event === "http.request");
   assert.equal(request.org, "org_demo");
-  assert.equal(request.route, "PostMessage");
+  assert.equal(request.method, "POST");
+  assert.equal(request.route, "/v1/chats/{chat_id}/messages");
   assert.equal(request.status, 201);
   assert.ok(Number.isInteger(request.duration_ms));
   const finished = lines.find((l) => l.event === "turn.finished");
@@ -127,15 +128,15 @@ test("/metrics is admin-only and shows the org's counts going up", async () => {
   assert.match(first.text, /# TYPE parley_http_requests_total counter/);
   assert.match(first.text, /# TYPE parley_http_request_duration_ms histogram/);
   assert.match(first.text, /# TYPE parley_backups_total counter/);
-  const series = 'parley_http_requests_total{route="ListChats",status="200"}';
+  const series = 'parley_http_requests_total{route="GET /v1/chats",status="200"}';
   const before = metricValue(first.text, series);
   for (let i = 0; i < 3; i++) assert.equal((await call(stack, "GET", "/v1/chats")).status, 200);
   const later = await eventually(async () => {
     const text = (await call(stack, "GET", "/metrics")).text;
     return metricValue(text, series) >= before + 3 && text;
   }, 10_000, "the request counter to go up");
-  assert.ok(metricValue(later, 'parley_http_request_duration_ms_count{route="ListChats"}') >= before + 3);
-  assert.ok(metricValue(later, 'parley_http_request_duration_ms_bucket{le="+Inf",route="ListChats"}') >= before + 3);
+  assert.ok(metricValue(later, 'parley_http_request_duration_ms_count{route="GET /v1/chats"}') >= before + 3);
+  assert.ok(metricValue(later, 'parley_http_request_duration_ms_bucket{le="+Inf",route="GET /v1/chats"}') >= before + 3);
   assert.ok(metricValue(later, 'parley_turns_total{outcome="completed"}') >= 1, "completed turns are counted by the chat");
   assert.ok(metricValue(later, 'parley_alarms_total{object="chat_controller"}') >= 1);
 

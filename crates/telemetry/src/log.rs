@@ -47,11 +47,11 @@ pub struct LogLine {
 }
 
 /// `value` if it is identifier-shaped (at most [`MAX_TOKEN_LEN`] characters of ASCII letters,
-/// digits and `_ - . : / @`), else [`REDACTED`].
+/// digits and `_ - . : / @ { }`: ids, codes, hosts, route templates), else [`REDACTED`].
 pub fn token(value: &str) -> &str {
     let ok = !value.is_empty()
         && value.len() <= MAX_TOKEN_LEN
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/' | b'@'));
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/' | b'@' | b'{' | b'}'));
     if ok {
         value
     } else {
@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn tokens_keep_ids_codes_and_hosts() {
-        for ok in ["org_2abc", "api.example.com:8443", "provider_unavailable", "01J8ZX4T6Q", "user@org"] {
+        for ok in ["org_2abc", "api.example.com:8443", "provider_unavailable", "01J8ZX4T6Q", "user@org", "/v1/chats/{chat_id}/messages"] {
             assert_eq!(token(ok), ok);
         }
         for bad in ["", "two words", "a\"b", "a\\b", "é", &"x".repeat(65)] {
