@@ -76,7 +76,7 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
         // A request that opened a rate window prunes the org's older ones in the same batch.
         let prune = obs.prune_rate_windows.then(|| tenancy_store::rate::prune_api_windows(&db, &owner, billing::rate_window(now) - 1).ok()).flatten();
         ctx.wait_until(async move {
-            if let Err(e) = tenancy_store::metrics::add(&db, &owner, &metrics::merge(increments), prune.into_iter().collect()).await {
+            if let Err(e) = tenancy_store::metrics::add(&db, &owner, &increments, prune.into_iter().collect()).await {
                 worker::console_error!("metrics not recorded: {e}");
             }
         });

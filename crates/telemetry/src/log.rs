@@ -32,18 +32,10 @@ impl Level {
     }
 }
 
-enum Value {
-    Text(String),
-    Number(i64),
-    List(Vec<String>),
-}
-
-/// A log line being built; [`LogLine::render`] makes the JSON text.
+/// A log line being built; [`LogLine::render`] finishes the JSON text. Fields are written as
+/// they are added (no intermediate structure: this runs in size-constrained workers).
 pub struct LogLine {
-    ts_ms: i64,
-    level: Level,
-    event: &'static str,
-    fields: Vec<(&'static str, Value)>,
+    out: String,
 }
 
 /// `value` if it is identifier-shaped (at most [`MAX_TOKEN_LEN`] characters of ASCII letters,
@@ -62,7 +54,15 @@ pub fn token(value: &str) -> &str {
 impl LogLine {
     /// A line for `event` (a fixed name such as `"turn.finished"`) at `ts_ms`.
     pub fn new(ts_ms: i64, level: Level, event: &'static str) -> LogLine {
-        LogLine { ts_ms, level, event, fields: Vec::new() }
+        let mut out = String::with_capacity(192);
+        out.push_str("{\"ts\":\"");
+        out.push_str(&iso_utc(ts_ms));
+        out.push_str("\",\"level\":\"");
+        out.push_str(level.as_str());
+        out.push_str("\",\"event\":\"");
+        out.push_str(token(event));
+        out.push('"');
+        LogLine { out }
     }
 
     /// The request's trace id, when there is one.
@@ -90,63 +90,52 @@ impl LogLine {
         self.number("duration_ms", ms)
     }
 
+    fn name(&mut self, name: &'static str) {
+        self.out.push_str(",\"");
+        self.out.push_str(token(name));
+        self.out.push_str("\":");
+    }
+
+    fn quoted(&mut self, value: &str) {
+        self.out.push('"');
+        self.out.push_str(token(value));
+        self.out.push('"');
+    }
+
     /// Another identifier-shaped field (route, outcome, code, tool, host); omitted when `None`.
     pub fn text(mut self, name: &'static str, value: Option<&str>) -> LogLine {
         if let Some(v) = value {
-            self.fields.push((name, Value::Text(token(v).to_owned())));
+            self.name(name);
+            self.quoted(v);
         }
         self
     }
 
     /// A list of identifier-shaped values (for example the names of the secrets a turn may use).
     pub fn list(mut self, name: &'static str, values: &[&str]) -> LogLine {
-        self.fields.push((name, Value::List(values.iter().map(|v| token(v).to_owned()).collect())));
+        self.name(name);
+        self.out.push('[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.quoted(v);
+        }
+        self.out.push(']');
         self
     }
 
     /// A numeric field (status, count, attempt).
     pub fn number(mut self, name: &'static str, value: i64) -> LogLine {
-        self.fields.push((name, Value::Number(value)));
+        self.name(name);
+        self.out.push_str(&value.to_string());
         self
     }
 
     /// The JSON object on one line.
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(160);
-        out.push_str("{\"ts\":\"");
-        out.push_str(&iso_utc(self.ts_ms));
-        out.push_str("\",\"level\":\"");
-        out.push_str(self.level.as_str());
-        out.push_str("\",\"event\":\"");
-        out.push_str(token(self.event));
-        out.push('"');
-        for (name, value) in &self.fields {
-            out.push_str(",\"");
-            out.push_str(token(name));
-            out.push_str("\":");
-            match value {
-                Value::Text(t) => {
-                    out.push('"');
-                    out.push_str(t);
-                    out.push('"');
-                }
-                Value::Number(n) => out.push_str(&n.to_string()),
-                Value::List(items) => {
-                    out.push('[');
-                    for (i, item) in items.iter().enumerate() {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        out.push('"');
-                        out.push_str(item);
-                        out.push('"');
-                    }
-                    out.push(']');
-                }
-            }
-        }
-        out.push('}');
-        out
+    pub fn render(mut self) -> String {
+        self.out.push('}');
+        self.out
     }
 }
 

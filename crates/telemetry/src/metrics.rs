@@ -4,7 +4,8 @@
 //! becomes [`Increment`]s that a shell adds to stored series (D1 `metric_counts`, per org),
 //! and `GET /metrics` renders what is stored. A histogram is stored as one series per bucket
 //! (not cumulative, so an increment touches exactly one bucket) and its `_sum`; rendering
-//! makes the buckets cumulative and derives `_count` from them.
+//! makes the buckets cumulative and derives `_count` from them. Increments for the same series
+//! may repeat in a batch: each upsert adds its own.
 
 
 /// HTTP requests by route and status.
@@ -113,19 +114,6 @@ pub fn request(route: &str, status: u16, duration_ms: u64) -> Vec<Increment> {
         Increment { name: LATENCY_BUCKET.to_owned(), labels: labels(&[("le", &le), ("route", route)]), value: 1 },
         Increment { name: LATENCY_SUM.to_owned(), labels: labels(&[("route", route)]), value: ms },
     ]
-}
-
-/// Folds increments for the same series together, so a batch writes each series once.
-/// (A handful of increments per request: a linear scan is smaller than a map.)
-pub fn merge(increments: Vec<Increment>) -> Vec<Increment> {
-    let mut merged: Vec<Increment> = Vec::with_capacity(increments.len());
-    for i in increments {
-        match merged.iter_mut().find(|m| m.name == i.name && m.labels == i.labels) {
-            Some(m) => m.value = m.value.saturating_add(i.value),
-            None => merged.push(i),
-        }
-    }
-    merged
 }
 
 /// The Prometheus text exposition of the stored series: every family with its `HELP` and

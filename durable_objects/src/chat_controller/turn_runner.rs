@@ -365,7 +365,7 @@ impl ChatController {
             }
         };
         if let Some(t) = tenant {
-            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), &telemetry::metrics::merge(increments), Vec::new()).await {
+            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), &increments, Vec::new()).await {
                 console_error!("metrics not recorded: {e}");
             }
         }
