@@ -70,7 +70,7 @@ impl DurableObject for ChatController {
         if let Err(e) = self.run_due_work().await {
             console_error!("chat controller alarm: {e}");
         }
-        self.count(None, vec![telemetry::metrics::count(telemetry::metrics::ALARMS, &[("object", "chat_controller")])]).await;
+        self.count(&[telemetry::metrics::count(telemetry::metrics::ALARMS, &[("object", "chat_controller")])]).await;
         Response::ok("done")
     }
 

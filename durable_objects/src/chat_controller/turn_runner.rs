@@ -206,7 +206,7 @@ impl ChatController {
         let line = telemetry::LogLine::new(Self::now(), telemetry::Level::Info, "turn.finished").trace(turn.trace_id.as_deref()).org(Some(&run.org_id)).chat(Some(&run.chat_id));
         console_log!("{}", line.text("turn", Some(&run.turn_id)).text("outcome", Some(outcome)).duration_ms(Self::now() - started).render());
         run.metrics.push(telemetry::metrics::count(telemetry::metrics::TURNS, &[("outcome", outcome)]));
-        self.count(run.tenant.as_ref(), std::mem::take(&mut run.metrics)).await;
+        self.count(&run.metrics).await;
         if let Some(t) = &run.tenant {
             // Usage and the in-flight mark are bookkeeping: a failure is logged, never fatal.
             let used = tenancy_store::usage::Increment { messages: 0, tokens: run.tokens, tool_calls: run.tool_calls, cost_micros: run.cost_micros as i64 };
@@ -352,20 +352,13 @@ impl ChatController {
         Ok(())
     }
 
-    /// Adds metric increments to the org's counts in D1 (the chat's own tenant when `None`);
-    /// a failure is logged, never fatal.
-    pub(super) async fn count(&self, tenant: Option<&Tenant>, increments: Vec<telemetry::metrics::Increment>) {
-        let own;
-        let tenant = match tenant {
-            Some(t) => Some(t),
-            None => {
-                let sql = self.state.storage().sql();
-                own = self.tenant(&store::meta_get(&sql, "org_id").ok().flatten().unwrap_or_default(), &store::meta_get(&sql, "chat_id").ok().flatten().unwrap_or_default());
-                own.as_ref()
-            }
-        };
-        if let Some(t) = tenant {
-            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), &increments, Vec::new()).await {
+    /// Adds metric increments to the chat's org's counts in D1; a failure is logged, never
+    /// fatal.
+    pub(super) async fn count(&self, increments: &[telemetry::metrics::Increment]) {
+        let sql = self.state.storage().sql();
+        let meta = |k: &str| store::meta_get(&sql, k).ok().flatten().unwrap_or_default();
+        if let Some(t) = self.tenant(&meta("org_id"), &meta("chat_id")) {
+            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), increments, Vec::new()).await {
                 console_error!("metrics not recorded: {e}");
             }
         }
