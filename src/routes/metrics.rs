@@ -1,15 +1,21 @@
-//! `GET /metrics` (admins): the caller's org's series in the Prometheus text format. Only the
-//! org's own rows are read, so no label needs to name the org and no other tenant's activity
-//! shows; platform-wide series (org '') are for operators reading D1.
+//! `GET /metrics` (admins): the caller's org's series in the Prometheus text format. The
+//! orchestrator decides who may see what: it names only the caller's org to the agents worker,
+//! which reads that org's rows and renders them (there, for this worker's size budget; ADR 15).
+//! So no label needs to name the org and no other tenant's activity shows; platform-wide
+//! series (org '') are for operators reading D1.
 
 use crate::error::unavailable;
 use crate::identity::Identity;
 use domain::ApiError;
-use worker::{D1Database, Headers, Response};
+use worker::{Env, Headers, Request, RequestInit, Response};
 
-pub async fn get(db: &D1Database, who: &Identity) -> Result<Response, ApiError> {
-    let series = tenancy_store::metrics::read(db, who.org.as_str()).await?;
+pub async fn get(who: &Identity, env: &Env) -> Result<Response, ApiError> {
     let headers = Headers::new();
-    headers.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8").map_err(|e| unavailable("response encoding", e))?;
-    Response::ok(telemetry::metrics::render(&series)).map(|r| r.with_headers(headers)).map_err(|e| unavailable("response encoding", e))
+    headers.set("x-parley-org", who.org.as_str()).map_err(|e| unavailable("agents", e))?;
+    let req = Request::new_with_init("https://agents/v1/metrics", RequestInit::new().with_headers(headers)).map_err(|e| unavailable("agents", e))?;
+    let res = env.service("AGENTS").map_err(|e| unavailable("agents", e))?.fetch_request(req).await.map_err(|e| unavailable("agents", e))?;
+    match res.status_code() {
+        200 => Ok(res),
+        status => Err(unavailable("agents", status)),
+    }
 }

@@ -5,6 +5,7 @@ mod breakers;
 mod channel;
 mod context;
 mod http_tool;
+mod metrics;
 mod tools_api;
 mod offline;
 mod openai_client;
@@ -43,6 +44,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (Method::Post, PLAN_PATH) => tools_api::plan(req, &env).await,
         (Method::Post, RUN_PATH) => tools_api::run(req, &env).await,
         (Method::Post, "/v1/channel/deliver") => channel::deliver(req, &env).await,
+        (Method::Get, "/v1/metrics") => metrics::get(&req, &env).await,
         _ => error(404, "not_found", "no such route"),
     }
 }
