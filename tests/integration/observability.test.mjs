@@ -40,8 +40,8 @@ function logLines() {
   return stack
     .logs()
     .split("\n")
-    .map((l) => l.slice(l.indexOf('{"ts":"')))
-    .filter((l) => l.startsWith('{"ts":"'))
+    .map((l) => l.slice(l.indexOf('{"ts":')))
+    .filter((l) => l.startsWith('{"ts":'))
     .map((l) => JSON.parse(l.trim()));
 }
 
@@ -80,7 +80,7 @@ test("one trace id flows from the orchestrator through the chat to the agents wo
   assert.equal(finished.outcome, "completed");
   assert.equal(lines.find((l) => l.event === "turn.received").chat, chat);
   for (const l of lines) {
-    assert.match(l.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.ok(Number.isInteger(l.ts) && Math.abs(l.ts - Date.now()) < 600_000, `ts ${l.ts}`);
     assert.ok(["info", "warn", "error"].includes(l.level));
   }
 });
