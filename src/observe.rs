@@ -26,7 +26,8 @@ pub struct Observed {
 /// Starts observing a request.
 pub fn start(req: &Request) -> Observed {
     let header = |name: &str| req.headers().get(name).ok().flatten();
-    let random = runtime_support::random::bytes16().unwrap_or_else(|| (Date::now().as_millis() as u128).to_le_bytes());
+    // The runtime always has crypto; without it every request would share the id ...01.
+    let random = runtime_support::random::bytes16().unwrap_or_default();
     let trace = TraceId::for_request(header(TRACE_HEADER).as_deref(), header("traceparent").as_deref(), random);
     Observed { trace, started_ms: now_ms(), route: None, org: None, extra: Vec::new(), prune_rate_windows: false }
 }
@@ -68,9 +69,6 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
         (None, Some(source)) => (String::new(), vec![metrics::count(metrics::WEBHOOKS, &[("source", source), ("outcome", if status < 300 { "accepted" } else { "refused" })])]),
         (None, None) => (String::new(), Vec::new()),
     };
-    if status == 429 && obs.org.is_some() {
-        increments.push(metrics::count(metrics::RATE_LIMITED, &[("route", &route)]));
-    }
     increments.extend(obs.extra);
     if let (false, Ok(db)) = (increments.is_empty(), tenancy_store::db(env)) {
         // A request that opened a rate window prunes the org's older ones in the same batch.

@@ -26,8 +26,6 @@ pub const POLICY_DECISIONS: &str = "parley_policy_decisions_total";
 pub const WEBHOOKS: &str = "parley_webhooks_total";
 /// Durable Object alarms run, by object.
 pub const ALARMS: &str = "parley_alarms_total";
-/// Requests refused by the API rate limits, by scope.
-pub const RATE_LIMITED: &str = "parley_rate_limited_total";
 /// Backups by kind and outcome (none are taken yet).
 pub const BACKUPS: &str = "parley_backups_total";
 
@@ -55,7 +53,6 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
     (POLICY_DECISIONS, Kind::Counter, "Send-policy decisions by verdict and first reason."),
     (WEBHOOKS, Kind::Counter, "Signed webhook deliveries by source and outcome."),
     (ALARMS, Kind::Counter, "Durable Object alarms run, by object."),
-    (RATE_LIMITED, Kind::Counter, "Requests refused by the API rate limits, by scope."),
     (BACKUPS, Kind::Counter, "Backups by kind and outcome."),
 ];
 
