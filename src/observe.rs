@@ -19,8 +19,6 @@ pub struct Observed {
     pub org: Option<OrgId>,
     /// More increments than the request's own (an approval, a policy decision).
     pub extra: Vec<Increment>,
-    /// The request opened a new rate window: older windows can be pruned.
-    pub prune_rate_windows: bool,
 }
 
 /// Starts observing a request.
@@ -29,7 +27,7 @@ pub fn start(req: &Request) -> Observed {
     // The runtime always has crypto; without it every request would share the id ...01.
     let random = runtime_support::random::bytes16().unwrap_or_default();
     let trace = TraceId::for_request(header(TRACE_HEADER).as_deref(), header("traceparent").as_deref(), random);
-    Observed { trace, started_ms: now_ms(), route: None, org: None, extra: Vec::new(), prune_rate_windows: false }
+    Observed { trace, started_ms: now_ms(), route: None, org: None, extra: Vec::new() }
 }
 
 fn now_ms() -> i64 {
@@ -71,10 +69,8 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
     };
     increments.extend(obs.extra);
     if let (false, Ok(db)) = (increments.is_empty(), tenancy_store::db(env)) {
-        // A request that opened a rate window prunes the org's older ones in the same batch.
-        let prune = obs.prune_rate_windows.then(|| tenancy_store::rate::prune_api_windows(&db, &owner, billing::rate_window(now) - 1).ok()).flatten();
         ctx.wait_until(async move {
-            if let Err(e) = tenancy_store::metrics::add(&db, &owner, &increments, prune.into_iter().collect()).await {
+            if let Err(e) = tenancy_store::metrics::add(&db, &owner, &increments).await {
                 worker::console_error!("metrics not recorded: {e}");
             }
         });

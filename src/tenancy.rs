@@ -16,7 +16,7 @@ use domain::routes::{Access, RouteName};
 use domain::ApiError;
 use serde::{Deserialize, Serialize};
 use tenancy_store::{int, stmt, text, unavailable, usage::ORG_SUBSCRIPTION_SQL};
-use tenancy_store::rate::{user_bucket, COUNT_API_REQUEST_SQL, ORG_BUCKET};
+use tenancy_store::rate::{user_bucket, COUNT_API_REQUEST_SQL, ORG_BUCKET, PRUNE_API_WINDOWS_SQL};
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 /// Past-due subscriptions keep working this long unless `PAST_DUE_GRACE_DAYS` says otherwise.
@@ -39,38 +39,34 @@ struct OrgRow {
 
 const ORG_SQL: &str = "SELECT deleted_at FROM orgs WHERE id = ?1";
 
-/// What the gate learnt besides its verdict.
-pub struct Admitted {
-    /// This request opened the user's window: older windows can be pruned (after the response).
-    pub new_window: bool,
-}
-
 /// The caller's org must exist in Parley's mirror of Clerk and not be deleted, and the caller
 /// and the org must be within the API rate limits: one D1 batch.
-pub async fn check_org(db: &D1Database, env: &Env, who: &Identity, now_ms: i64) -> Result<Admitted, ApiError> {
-    let [user, org] = rate_statements(db, who, now_ms)?;
-    let results = db.batch(vec![stmt(db, ORG_SQL, &[text(who.org.as_str())])?, user, org]).await.map_err(unavailable)?;
+pub async fn check_org(db: &D1Database, env: &Env, who: &Identity, now_ms: i64) -> Result<(), ApiError> {
+    let [user, org, prune] = rate_statements(db, who, now_ms)?;
+    let results = db.batch(vec![stmt(db, ORG_SQL, &[text(who.org.as_str())])?, user, org, prune]).await.map_err(unavailable)?;
     org_provisioned(batch_rows::<OrgRow>(&results, 0)?.into_iter().next())?;
     rate_verdict(env, &results, 1, now_ms)
 }
 
-/// The two statements that count this request against the user's and the org's limits.
-fn rate_statements(db: &D1Database, who: &Identity, now_ms: i64) -> Result<[D1PreparedStatement; 2], ApiError> {
-    let (org, window) = (text(who.org.as_str()), int(rate_window(now_ms)));
+/// The statements that count this request against the user's and the org's limits, then
+/// delete the org's windows before the last one (an indexed delete that usually finds nothing;
+/// riding in the batch it costs no round trip of its own).
+fn rate_statements(db: &D1Database, who: &Identity, now_ms: i64) -> Result<[D1PreparedStatement; 3], ApiError> {
+    let (org, window) = (text(who.org.as_str()), rate_window(now_ms));
     Ok([
-        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(&user_bucket(&who.user_id)), window.clone()])?,
-        stmt(db, COUNT_API_REQUEST_SQL, &[org, text(ORG_BUCKET), window])?,
+        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(&user_bucket(&who.user_id)), int(window)])?,
+        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(ORG_BUCKET), int(window)])?,
+        stmt(db, PRUNE_API_WINDOWS_SQL, &[org, int(window - 1)])?,
     ])
 }
 
 /// Decides the rate limits from the counts at `results[first]` (user) and `results[first + 1]`.
-fn rate_verdict(env: &Env, results: &[D1Result], first: usize, now_ms: i64) -> Result<Admitted, ApiError> {
+fn rate_verdict(env: &Env, results: &[D1Result], first: usize, now_ms: i64) -> Result<(), ApiError> {
     let count = |i: usize| -> Result<i64, ApiError> { Ok(batch_rows::<Count>(results, i)?.first().map_or(0, |c| c.n)) };
     let (user, org) = (count(first)?, count(first + 1)?);
     let limits = RateLimits::from_settings(setting(env, "RATE_LIMIT_USER").as_deref(), setting(env, "RATE_LIMIT_ORG").as_deref());
     check_rate(&limits, user, org, now_ms)
-        .map_err(|r| ApiError::RateLimited { scope: r.scope.as_str(), limit: u64::from(r.limit), retry_after_secs: r.retry_after_secs })?;
-    Ok(Admitted { new_window: user == 1 })
+        .map_err(|r| ApiError::RateLimited { scope: r.scope.as_str(), limit: u64::from(r.limit), retry_after_secs: r.retry_after_secs })
 }
 
 /// The rows of one statement of a batch.
@@ -172,10 +168,10 @@ struct Count {
 /// Whether the caller may start agent work in `chat` now: a provisioned org, subscription, seat,
 /// then quotas, and the rate limits, all in one D1 batch (this is on the path of every posted
 /// message).
-pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: &ChatId, now_ms: i64) -> Result<Admitted, ApiError> {
+pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: &ChatId, now_ms: i64) -> Result<(), ApiError> {
     let org = text(who.org.as_str());
     let day = text(&billing::utc_day(now_ms));
-    let [user_rate, org_rate] = rate_statements(db, who, now_ms)?;
+    let [user_rate, org_rate, prune] = rate_statements(db, who, now_ms)?;
     let results = db
         .batch(vec![
             stmt(db, &standing_sql(), &[org.clone(), text(FALLBACK_PLAN)])?,
@@ -203,13 +199,14 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
             stmt(db, ORG_SQL, &[org])?,
             user_rate,
             org_rate,
+            prune,
         ])
         .await
         .map_err(unavailable)?;
     let rows = |i: usize| batch_rows::<Count>(&results, i);
     let count = |i: usize| -> Result<i64, ApiError> { Ok(rows(i)?.first().map_or(0, |c| c.n)) };
     org_provisioned(batch_rows::<OrgRow>(&results, 5)?.into_iter().next())?;
-    let admitted = rate_verdict(env, &results, 6, now_ms)?;
+    rate_verdict(env, &results, 6, now_ms)?;
     let standing: Standing = batch_rows::<StandingRow>(&results, 0)?
         .into_iter()
         .next()
@@ -225,8 +222,7 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
     };
     let period = usage_period(standing.period_start.zip(standing.period_end), now_ms);
     check_quotas(&standing.limits, &usage, period.end_ms, now_ms)
-        .map_err(|q| ApiError::QuotaExceeded { quota: q.quota.as_str(), limit: q.limit, retry_after_secs: q.retry_after_secs })?;
-    Ok(admitted)
+        .map_err(|q| ApiError::QuotaExceeded { quota: q.quota.as_str(), limit: q.limit, retry_after_secs: q.retry_after_secs })
 }
 
 fn denied(e: AccessDenied) -> ApiError {

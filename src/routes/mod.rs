@@ -43,11 +43,10 @@ async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64, obs: &mut
     };
     obs.org = Some(who.org.clone());
     tenancy::check_role(route.name, &who)?;
-    let admitted = match (route.name.runs_agent(), &route.chat) {
+    match (route.name.runs_agent(), &route.chat) {
         (true, Some(chat)) => tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?,
         _ => tenancy::check_org(&db, env, &who, now_ms).await?,
-    };
-    obs.prune_rate_windows = admitted.new_window;
+    }
     if let Some(path) = workspace_path(&route) {
         let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };
         return leads::forward(&who, req, env, &path, body_type, obs).await;

@@ -13,6 +13,8 @@ const API_KEY = `sk-obs-${Math.random().toString(36).slice(2)}-provider-key`;
 const COOL_DOWN_MS = 1500;
 let fake;
 let stack;
+/** Where the workers' own output starts: wrangler's start-up banner lists the variables. */
+let logStart = 0;
 
 before(async () => {
   fake = await startFakeOpenAI();
@@ -28,7 +30,11 @@ before(async () => {
       BREAKER_COOL_DOWN_MS: String(COOL_DOWN_MS),
     },
   });
+  logStart = stack.logs().length;
 });
+
+/** What the workers printed since the stack started. */
+const workerOutput = () => stack.logs().slice(logStart);
 
 after(async () => {
   await stack?.stop();
@@ -37,12 +43,18 @@ after(async () => {
 
 /** Every structured log line the stack printed (the workers' stdout, parsed). */
 function logLines() {
-  return stack
-    .logs()
+  return workerOutput()
     .split("\n")
-    .map((l) => l.slice(l.indexOf('{"ts":')))
-    .filter((l) => l.startsWith('{"ts":'))
-    .map((l) => JSON.parse(l.trim()));
+    .filter((l) => l.includes('{"ts":'))
+    .map((l) => {
+      // The runtime may frame a line (a prefix, colour codes after it): the object is whole.
+      const text = l.slice(l.indexOf('{"ts":'), l.lastIndexOf("}") + 1);
+      try {
+        return JSON.parse(text);
+      } catch (e) {
+        throw new Error(`not a JSON log line: ${JSON.stringify(l)} (${e.message})`);
+      }
+    });
 }
 
 const uid = (p) => `${p}-${Math.random().toString(36).slice(2, 10)}`;
@@ -109,7 +121,7 @@ test("no log line carries message content or a secret value", async () => {
   const again = await post(chat, "and again");
   await settledTurn(stack, chat, again.json.message.seq);
   await eventually(() => logLines().some((l) => l.event === "turn.received" && l.chat === chat && (l.secrets || []).includes("OBS_KEY")), 10_000, "the turn with the secret");
-  const logs = stack.logs();
+  const logs = workerOutput();
   for (const leaked of [content, "4111 1111", secretValue, API_KEY, "Hello from the fake model"]) {
     assert.ok(!logs.includes(leaked), `the logs contain ${leaked}`);
   }

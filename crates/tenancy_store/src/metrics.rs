@@ -6,19 +6,19 @@ use crate::{all, int, stmt, text, unavailable};
 use domain::ApiError;
 use serde::Deserialize;
 use telemetry::metrics::{Increment, Series};
-use worker::{D1Database, D1PreparedStatement};
+use worker::D1Database;
 
 const ADD_SQL: &str = "INSERT INTO metric_counts (org_id, name, labels, value) VALUES (?1, ?2, ?3, ?4) \
      ON CONFLICT (org_id, name, labels) DO UPDATE SET value = value + excluded.value";
 
-/// Adds `increments` to the org's series (`org` '' for platform-wide series), in one batch
-/// with any `more` statements the caller has (housekeeping that may as well ride along).
-pub async fn add(db: &D1Database, org: &str, increments: &[Increment], mut more: Vec<D1PreparedStatement>) -> Result<(), ApiError> {
+/// Adds `increments` to the org's series (`org` '' for platform-wide series), in one batch.
+pub async fn add(db: &D1Database, org: &str, increments: &[Increment]) -> Result<(), ApiError> {
+    let mut statements = Vec::with_capacity(increments.len());
     for i in increments {
-        more.push(stmt(db, ADD_SQL, &[text(org), text(&i.name), text(&i.labels), int(i.value)])?);
+        statements.push(stmt(db, ADD_SQL, &[text(org), text(&i.name), text(&i.labels), int(i.value)])?);
     }
-    if !more.is_empty() {
-        db.batch(more).await.map_err(unavailable)?;
+    if !statements.is_empty() {
+        db.batch(statements).await.map_err(unavailable)?;
     }
     Ok(())
 }

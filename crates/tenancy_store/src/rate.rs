@@ -40,7 +40,5 @@ pub fn user_bucket(user_id: &str) -> String {
 /// The bucket of an org's API requests.
 pub const ORG_BUCKET: &str = "api:org";
 
-/// The statement that deletes the org's API request windows before `window`.
-pub fn prune_api_windows(db: &D1Database, org: &str, window: i64) -> Result<worker::D1PreparedStatement, ApiError> {
-    crate::stmt(db, "DELETE FROM rate_windows WHERE org_id = ?1 AND window < ?2 AND bucket LIKE 'api:%'", &[text(org), int(window)])
-}
+/// The D1 statement that deletes an org's API request windows before a window (`?2`).
+pub const PRUNE_API_WINDOWS_SQL: &str = "DELETE FROM rate_windows WHERE org_id = ?1 AND window < ?2 AND bucket LIKE 'api:%'";

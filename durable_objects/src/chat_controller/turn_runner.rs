@@ -358,7 +358,7 @@ impl ChatController {
         let sql = self.state.storage().sql();
         let meta = |k: &str| store::meta_get(&sql, k).ok().flatten().unwrap_or_default();
         if let Some(t) = self.tenant(&meta("org_id"), &meta("chat_id")) {
-            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), increments, Vec::new()).await {
+            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), increments).await {
                 console_error!("metrics not recorded: {e}");
             }
         }
