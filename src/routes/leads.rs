@@ -41,7 +41,8 @@ pub async fn forward(who: &Identity, mut req: Request, env: &Env, path: &str, bo
     let response = stub.fetch_with_request(inner).await.map_err(|e| unavailable("workspace", e))?;
     // A send's decision comes back in `x-parley-policy: {verdict} {first reason}`.
     if let Some(decision) = response.headers().get(POLICY_HEADER).ok().flatten() {
-        let (verdict, reason) = decision.split_once(' ').unwrap_or((&decision, "none"));
+        let cut = decision.bytes().position(|b| b == b' ').unwrap_or(decision.len());
+        let (verdict, reason) = (&decision[..cut], decision.get(cut + 1..).unwrap_or("none"));
         // The Workspace is ours and label values are escaped, so the values are used as they are.
         obs.extra.push(metrics::count(metrics::POLICY_DECISIONS, &[("verdict", verdict), ("reason", reason)]));
     }

@@ -83,14 +83,20 @@ pub fn labels(pairs: &[(&str, &str)]) -> String {
         }
         out.push_str(k);
         out.push_str("=\"");
-        for c in v.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '"' => out.push_str("\\\""),
-                '\n' => out.push_str("\\n"),
-                c => out.push(c),
-            }
+        // The escaped characters are ASCII, so the cuts between them fall on char boundaries.
+        let mut from = 0;
+        for (i, b) in v.bytes().enumerate() {
+            let escaped = match b {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                b'\n' => "\\n",
+                _ => continue,
+            };
+            out.push_str(&v[from..i]);
+            out.push_str(escaped);
+            from = i + 1;
         }
+        out.push_str(&v[from..]);
         out.push('"');
     }
     out
