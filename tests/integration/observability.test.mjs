@@ -187,7 +187,8 @@ test("the provider's circuit opens after repeated 500s, fails fast, and closes a
   const fast = await post(chat, "second");
   const t2 = await settledTurn(stack, chat, fast.json.message.seq);
   assert.equal(t2.state, "failed");
-  assert.equal(t2.error.code, "provider_unavailable");
+  const agentLines = () => JSON.stringify(logLines().filter((l) => l.chat === chat || l.event === "circuit.opened"));
+  assert.equal(t2.error.code, "provider_unavailable", agentLines());
   assert.equal(fake.requests.length, calls, "no request reached the provider while the circuit was open");
 
   await new Promise((r) => setTimeout(r, COOL_DOWN_MS + 200));

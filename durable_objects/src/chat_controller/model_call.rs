@@ -124,6 +124,8 @@ fn agent_error_code(code: &str) -> &'static str {
         "provider_timeout" => "provider_timeout",
         "provider_rate_limited" => "provider_rate_limited",
         "provider_malformed_stream" => "provider_malformed_stream",
+        // The agents worker's circuit to the provider is open: failed fast, nothing was sent.
+        "provider_unavailable" => "provider_unavailable",
         _ => "provider_error",
     }
 }
