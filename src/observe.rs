@@ -55,18 +55,12 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
         "{}",
         LogLine::new(now, level, "http.request").trace(Some(obs.trace.as_str())).org(org).text("method", Some(method)).text("route", Some(template)).number("status", i64::from(status)).duration_ms(duration).render()
     );
-    let webhook = match obs.route {
-        Some(RouteName::ClerkWebhook) => Some("clerk"),
-        Some(RouteName::StripeWebhook) => Some("stripe"),
-        Some(RouteName::Inbound) => Some("inbound"),
-        _ => None,
-    };
-    // Series are counted per org; webhook deliveries (no session) are platform-wide (org '').
-    let (owner, mut increments) = match (&obs.org, webhook) {
-        (Some(org), _) => (org.as_str().to_owned(), metrics::request(&route, status, duration as u64)),
-        (None, Some(source)) => (String::new(), vec![metrics::count(metrics::WEBHOOKS, &[("source", source), ("outcome", if status < 300 { "accepted" } else { "refused" })])]),
-        (None, None) => (String::new(), Vec::new()),
-    };
+    // Series are counted per org. Signed webhook deliveries have no session: they are counted
+    // platform-wide (org ''), by route and status; other requests without one are not counted,
+    // so unauthenticated traffic cannot make D1 writes.
+    let webhook = matches!(obs.route, Some(RouteName::ClerkWebhook | RouteName::StripeWebhook | RouteName::Inbound));
+    let owner = org.unwrap_or("").to_owned();
+    let mut increments = if obs.org.is_some() || webhook { metrics::request(&route, status, duration as u64) } else { Vec::new() };
     increments.extend(obs.extra);
     if let (false, Ok(db)) = (increments.is_empty(), tenancy_store::db(env)) {
         ctx.wait_until(async move {

@@ -7,13 +7,12 @@
 use crate::error::unavailable;
 use crate::identity::Identity;
 use domain::ApiError;
-use worker::{Env, Headers, Request, RequestInit, Response};
+use worker::{Env, Response};
 
 pub async fn get(who: &Identity, env: &Env) -> Result<Response, ApiError> {
-    let headers = Headers::new();
-    headers.set("x-parley-org", who.org.as_str()).map_err(|e| unavailable("agents", e))?;
-    let req = Request::new_with_init("https://agents/v1/metrics", RequestInit::new().with_headers(headers)).map_err(|e| unavailable("agents", e))?;
-    let res = env.service("AGENTS").map_err(|e| unavailable("agents", e))?.fetch_request(req).await.map_err(|e| unavailable("agents", e))?;
+    // Org ids are letters, digits, `_` and `-`: safe in a query string as they are.
+    let url = ["https://agents/v1/metrics?org=", who.org.as_str()].concat();
+    let res = env.service("AGENTS").map_err(|e| unavailable("agents", e))?.fetch(url, None).await.map_err(|e| unavailable("agents", e))?;
     match res.status_code() {
         200 => Ok(res),
         status => Err(unavailable("agents", status)),

@@ -22,8 +22,6 @@ pub const TOOL_CALLS: &str = "parley_tool_calls_total";
 pub const APPROVALS: &str = "parley_approvals_total";
 /// Send-policy decisions by verdict and first reason.
 pub const POLICY_DECISIONS: &str = "parley_policy_decisions_total";
-/// Signed webhook deliveries by source and outcome.
-pub const WEBHOOKS: &str = "parley_webhooks_total";
 /// Durable Object alarms run, by object.
 pub const ALARMS: &str = "parley_alarms_total";
 /// Backups by kind and outcome (none are taken yet).
@@ -51,7 +49,6 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
     (TOOL_CALLS, Kind::Counter, "Tool calls by tool and outcome."),
     (APPROVALS, Kind::Counter, "Approval decisions by decision."),
     (POLICY_DECISIONS, Kind::Counter, "Send-policy decisions by verdict and first reason."),
-    (WEBHOOKS, Kind::Counter, "Signed webhook deliveries by source and outcome."),
     (ALARMS, Kind::Counter, "Durable Object alarms run, by object."),
     (BACKUPS, Kind::Counter, "Backups by kind and outcome."),
 ];

@@ -1,17 +1,15 @@
-//! `GET /v1/metrics`, for the orchestrator only: an org's stored metric counts (D1
+//! `GET /v1/metrics?org=`, for the orchestrator only: an org's stored metric counts (D1
 //! `metric_counts`) in the Prometheus text format. The orchestrator serves `GET /metrics`,
-//! checks that the caller is an admin of the org and names the org in `x-parley-org`; the
+//! checks that the caller is an admin of the org and names the org in `org`; the
 //! reading and rendering live here, behind the service binding, because the orchestrator's
 //! wasm is at its size budget (ADR 6, ADR 15). Only that org's rows are read.
 
 use worker::*;
 
-/// The header in which the orchestrator names the org.
-pub const ORG_HEADER: &str = "x-parley-org";
-
 pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    let Some(org) = req.headers().get(ORG_HEADER)?.filter(|o| domain::ids::OrgId::parse(o).is_some()) else {
-        return crate::error(400, "invalid_field", "x-parley-org must name an org");
+    let org = req.url()?.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned());
+    let Some(org) = org.filter(|o| domain::ids::OrgId::parse(o).is_some()) else {
+        return crate::error(400, "invalid_query", "org must name an org");
     };
     let series = match tenancy_store::metrics::read(&env.d1("DB")?, &org).await {
         Ok(s) => s,
