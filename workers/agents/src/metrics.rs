@@ -7,8 +7,11 @@
 use worker::*;
 
 pub async fn get(req: &Request, env: &Env) -> Result<Response> {
-    let org = req.url()?.query_pairs().find(|(k, _)| k == "org").map(|(_, v)| v.into_owned());
-    let Some(org) = org.filter(|o| domain::ids::OrgId::parse(o).is_some()) else {
+    // The orchestrator sends exactly `?org={id}`. Read by hand: parsing the URL would bring
+    // a URL library (with IDNA tables) into this worker for one parameter.
+    let url = req.inner().url();
+    let org = url.split_once("?org=").map(|(_, o)| o).filter(|o| domain::ids::OrgId::parse(o).is_some());
+    let Some(org) = org else {
         return crate::error(400, "invalid_query", "org must name an org");
     };
     let series = match tenancy_store::metrics::read(&env.d1("DB")?, &org).await {
