@@ -18,7 +18,9 @@ use worker::{D1Database, Env, Method, Request, RequestInit, Response};
 
 /// `POST /v1/chats/{id}/approvals/{approval}` (admins): the decision is validated here and
 /// the approver's identity added, never taken from the client.
-pub async fn decide(db: &D1Database, who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env, now_ms: i64, obs: &mut Observed) -> Result<Response, ApiError> {
+/// The decision's time is the request's (`obs.started_ms`).
+pub async fn decide(db: &D1Database, who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env, obs: &mut Observed) -> Result<Response, ApiError> {
+    let now_ms = obs.started_ms;
     require_json(&req)?;
     let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let decision = Decision::from_body(&body)?;

@@ -82,7 +82,7 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
         (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env, trace).await,
         (RouteName::ListApprovals, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/approvals").await,
         (RouteName::ListArtifacts, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/artifacts").await,
-        (RouteName::DecideApproval, Some(chat), _) => agent::decide(db, who, &chat, route.key.as_deref().unwrap_or_default(), req, env, now_ms, obs).await,
+        (RouteName::DecideApproval, Some(chat), _) => agent::decide(db, who, &chat, route.key.as_deref().unwrap_or_default(), req, env, obs).await,
         (RouteName::Metrics, _, _) => metrics::get(who, env).await,
         (RouteName::ListEndpoints, _, _) => agent::list_endpoints(db, who).await,
         (RouteName::PutEndpoint, _, _) => agent::put_endpoint(db, who, route.key.as_deref().unwrap_or_default(), req, now_ms).await,

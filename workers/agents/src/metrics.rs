@@ -14,7 +14,7 @@ pub async fn get(req: &Request, env: &Env) -> Result<Response> {
     let Some(org) = org else {
         return crate::error(400, "invalid_query", "org must name an org");
     };
-    let series = match tenancy_store::metrics::read(&env.d1("DB")?, &org).await {
+    let series = match tenancy_store::metrics::read(&env.d1("DB")?, org).await {
         Ok(s) => s,
         Err(e) => return crate::error(e.status(), e.code(), &e.to_string()),
     };
