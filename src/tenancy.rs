@@ -2,17 +2,22 @@
 //! not deleted), admin routes need an admin, and routes that run the agent need a paid-up
 //! subscription, a seat and quota left. Facts come from D1 in one batch; the decisions are
 //! `billing::agent_access` and `billing::check_quotas`.
+//!
+//! The API rate limits (`billing::check_rate`, per user and per org) are counted in the same
+//! batch: each signed-in request upserts its user's and its org's window in `rate_windows`,
+//! so the limits cost no extra D1 round trip.
 
 use crate::config::setting;
 use crate::identity::Identity;
 use auth::Role;
-use billing::{agent_access, check_quotas, usage_period, AccessDenied, BillingState, PlanLimits, SubscriptionStatus, UsageSnapshot};
+use billing::{agent_access, check_quotas, check_rate, rate_window, usage_period, AccessDenied, BillingState, PlanLimits, RateLimits, SubscriptionStatus, UsageSnapshot};
 use domain::ids::ChatId;
 use domain::routes::{Access, RouteName};
 use domain::ApiError;
 use serde::{Deserialize, Serialize};
 use tenancy_store::{int, stmt, text, unavailable, usage::ORG_SUBSCRIPTION_SQL};
-use worker::{D1Database, Env};
+use tenancy_store::rate::{user_bucket, COUNT_API_REQUEST_SQL, ORG_BUCKET, PRUNE_API_WINDOWS_SQL};
+use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 /// Past-due subscriptions keep working this long unless `PAST_DUE_GRACE_DAYS` says otherwise.
 const DEFAULT_GRACE_DAYS: i64 = 7;
@@ -34,9 +39,39 @@ struct OrgRow {
 
 const ORG_SQL: &str = "SELECT deleted_at FROM orgs WHERE id = ?1";
 
-/// The caller's org must exist in Parley's mirror of Clerk and not be deleted.
-pub async fn check_org(db: &D1Database, who: &Identity) -> Result<(), ApiError> {
-    org_provisioned(tenancy_store::first(db, ORG_SQL, &[text(who.org.as_str())]).await?)
+/// The caller's org must exist in Parley's mirror of Clerk and not be deleted, and the caller
+/// and the org must be within the API rate limits: one D1 batch.
+pub async fn check_org(db: &D1Database, env: &Env, who: &Identity, now_ms: i64) -> Result<(), ApiError> {
+    let [user, org, prune] = rate_statements(db, who, now_ms)?;
+    let results = db.batch(vec![stmt(db, ORG_SQL, &[text(who.org.as_str())])?, user, org, prune]).await.map_err(unavailable)?;
+    org_provisioned(batch_rows::<OrgRow>(&results, 0)?.into_iter().next())?;
+    rate_verdict(env, &results, 1, now_ms)
+}
+
+/// The statements that count this request against the user's and the org's limits, then
+/// delete the org's windows before the last one (an indexed delete that usually finds nothing;
+/// riding in the batch it costs no round trip of its own).
+fn rate_statements(db: &D1Database, who: &Identity, now_ms: i64) -> Result<[D1PreparedStatement; 3], ApiError> {
+    let (org, window) = (text(who.org.as_str()), rate_window(now_ms));
+    Ok([
+        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(&user_bucket(&who.user_id)), int(window)])?,
+        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(ORG_BUCKET), int(window)])?,
+        stmt(db, PRUNE_API_WINDOWS_SQL, &[org, int(window - 1)])?,
+    ])
+}
+
+/// Decides the rate limits from the counts at `results[first]` (user) and `results[first + 1]`.
+fn rate_verdict(env: &Env, results: &[D1Result], first: usize, now_ms: i64) -> Result<(), ApiError> {
+    let count = |i: usize| -> Result<i64, ApiError> { Ok(batch_rows::<Count>(results, i)?.first().map_or(0, |c| c.n)) };
+    let (user, org) = (count(first)?, count(first + 1)?);
+    let limits = RateLimits::from_settings(setting(env, "RATE_LIMIT_USER").as_deref(), setting(env, "RATE_LIMIT_ORG").as_deref());
+    check_rate(&limits, user, org, now_ms)
+        .map_err(|r| ApiError::RateLimited { scope: r.scope.as_str(), limit: u64::from(r.limit), retry_after_secs: r.retry_after_secs })
+}
+
+/// The rows of one statement of a batch.
+fn batch_rows<T: serde::de::DeserializeOwned>(results: &[D1Result], i: usize) -> Result<Vec<T>, ApiError> {
+    results.get(i).ok_or_else(|| unavailable("short batch"))?.results().map_err(unavailable)
 }
 
 fn org_provisioned(row: Option<OrgRow>) -> Result<(), ApiError> {
@@ -131,10 +166,12 @@ struct Count {
 }
 
 /// Whether the caller may start agent work in `chat` now: a provisioned org, subscription, seat,
-/// then quotas, all read in one D1 batch (this is on the path of every posted message).
+/// then quotas, and the rate limits, all in one D1 batch (this is on the path of every posted
+/// message).
 pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: &ChatId, now_ms: i64) -> Result<(), ApiError> {
     let org = text(who.org.as_str());
     let day = text(&billing::utc_day(now_ms));
+    let [user_rate, org_rate, prune] = rate_statements(db, who, now_ms)?;
     let results = db
         .batch(vec![
             stmt(db, &standing_sql(), &[org.clone(), text(FALLBACK_PLAN)])?,
@@ -160,18 +197,17 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
                 &[org.clone(), text(chat.as_str()), int(now_ms - tenancy_store::active_turns::STALE_AFTER_MS)],
             )?,
             stmt(db, ORG_SQL, &[org])?,
+            user_rate,
+            org_rate,
+            prune,
         ])
         .await
         .map_err(unavailable)?;
-    let rows = |i: usize| -> Result<Vec<Count>, ApiError> { results.get(i).ok_or_else(|| unavailable("short batch"))?.results().map_err(unavailable) };
+    let rows = |i: usize| batch_rows::<Count>(&results, i);
     let count = |i: usize| -> Result<i64, ApiError> { Ok(rows(i)?.first().map_or(0, |c| c.n)) };
-    let org_row = results.get(5).ok_or_else(|| unavailable("short batch"))?.results::<OrgRow>().map_err(unavailable)?;
-    org_provisioned(org_row.into_iter().next())?;
-    let standing: Standing = results
-        .first()
-        .ok_or_else(|| unavailable("short batch"))?
-        .results::<StandingRow>()
-        .map_err(unavailable)?
+    org_provisioned(batch_rows::<OrgRow>(&results, 5)?.into_iter().next())?;
+    rate_verdict(env, &results, 6, now_ms)?;
+    let standing: Standing = batch_rows::<StandingRow>(&results, 0)?
         .into_iter()
         .next()
         .map(StandingRow::standing)

@@ -32,13 +32,18 @@ const DUE_SQL: &str = "SELECT org_id, kind, object_id FROM ( \
        WHERE o.deleted_at IS NULL AND (b.last_attempt_at IS NULL OR b.last_attempt_at < ?1) \
      ) ORDER BY waited LIMIT ?2";
 
-/// Records the outcome of one backup attempt (from the cron or the admin route).
+/// Records the outcome of one backup attempt (from the cron or the admin route), in
+/// `backup_runs` and in the org's `parley_backups_total{kind,outcome}`.
 pub async fn record(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64, outcome: Result<(), &str>) -> Result<(), ApiError> {
     let db = tenancy_store::db(env)?;
     let (taken, code) = match outcome {
         Ok(()) => (Some(now_ms), "ok"),
         Err(code) => (None, code),
     };
+    let counted = telemetry::metrics::count(telemetry::metrics::BACKUPS, &[("kind", kind.as_str()), ("outcome", if taken.is_some() { "ok" } else { "failed" })]);
+    if let Err(e) = tenancy_store::metrics::add(&db, org.as_str(), &[counted]).await {
+        worker::console_warn!("backup metric not recorded: {}", e.code());
+    }
     tenancy_store::run(
         &db,
         "INSERT INTO backup_runs (org_id, kind, object_id, last_taken_at, last_attempt_at, last_outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \

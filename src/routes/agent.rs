@@ -4,6 +4,8 @@
 use super::{json, require_json};
 use crate::error::unavailable;
 use crate::identity::Identity;
+use crate::observe::{trace_headers, Observed};
+use telemetry::metrics;
 use domain::endpoint::Endpoint;
 use domain::ids::{chat_object_name, ChatId};
 use domain::tool_steps::Decision;
@@ -16,13 +18,15 @@ use worker::{D1Database, Env, Method, Request, RequestInit, Response};
 
 /// `POST /v1/chats/{id}/approvals/{approval}` (admins): the decision is validated here and
 /// the approver's identity added, never taken from the client.
-pub async fn decide(db: &D1Database, who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
+/// The decision's time is the request's (`obs.started_ms`).
+pub async fn decide(db: &D1Database, who: &Identity, chat: &ChatId, approval: &str, mut req: Request, env: &Env, obs: &mut Observed) -> Result<Response, ApiError> {
+    let now_ms = obs.started_ms;
     require_json(&req)?;
     let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let decision = Decision::from_body(&body)?;
     let forwarded = json!({ "decision": if decision.approve { "approve" } else { "deny" }, "note": decision.note, "decided_by": who.user_id });
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(JsValue::from_str(&forwarded.to_string())));
+    init.with_method(Method::Post).with_headers(trace_headers(&obs.trace)).with_body(Some(JsValue::from_str(&forwarded.to_string())));
     let inner = Request::new_with_init(&format!("https://chat/approvals/{approval}"), &init).map_err(|e| unavailable("chat_controller", e))?;
     let ns = env.durable_object("CHAT_CONTROLLER").map_err(|e| unavailable("chat_controller", e))?;
     let stub = ns.get_by_name(&chat_object_name(&who.org, chat)).map_err(|e| unavailable("chat_controller", e))?;
@@ -30,6 +34,7 @@ pub async fn decide(db: &D1Database, who: &Identity, chat: &ChatId, approval: &s
     if response.status_code() == 200 {
         // The chat keeps the decision with the approval; the org's security log records it too.
         let action = if decision.approve { "approval.approved" } else { "approval.denied" };
+        obs.extra.push(metrics::count(metrics::APPROVALS, &[("decision", if decision.approve { "approved" } else { "denied" })]));
         let target = format!("{}/{approval}", chat.as_str());
         if let Err(e) = tenancy_store::security_events::record(db, &who.org, &who.user_id, action, &target, now_ms).await {
             worker::console_error!("approval decision not recorded in security events: {e}");

@@ -8,18 +8,20 @@ mod health;
 mod inbound;
 mod leads;
 mod messages;
+mod metrics;
 mod org;
 mod secrets;
 mod tickets;
 mod webhooks;
 
 use crate::identity::{authenticate, Identity};
+use crate::observe::Observed;
 use crate::tenancy;
 use domain::routes::{Access, Route, RouteName};
 use domain::ApiError;
 use worker::{Date, Env, Request, Response};
 
-pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response, ApiError> {
+pub async fn dispatch(route: Route, req: Request, env: &Env, obs: &mut Observed) -> Result<Response, ApiError> {
     let now_ms = Date::now().as_millis() as i64;
     match route.name {
         RouteName::Health => health::health(),
@@ -28,31 +30,33 @@ pub async fn dispatch(route: Route, req: Request, env: &Env) -> Result<Response,
         RouteName::ClerkWebhook => webhooks::clerk::receive(req, env, now_ms).await,
         RouteName::StripeWebhook => webhooks::stripe::receive(req, env, now_ms).await,
         RouteName::Inbound => inbound::receive(req, env).await,
-        _ => signed_in(route, req, env, now_ms).await,
+        _ => signed_in(route, req, env, now_ms, obs).await,
     }
 }
 
 /// Everything behind sign-in: the identity, the tenant gate, then the route.
-async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64) -> Result<Response, ApiError> {
+async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64, obs: &mut Observed) -> Result<Response, ApiError> {
     debug_assert_ne!(route.name.access(), Access::Public);
     let db = tenancy_store::db(env)?;
     let who = match (route.name, &route.chat, socket_ticket(&req)) {
         (RouteName::ChatSocket, Some(chat), Some(ticket)) => tickets::redeem(&db, &ticket, chat, now_ms).await?,
         _ => authenticate(&req, env, now_ms / 1000).await?,
     };
+    obs.org = Some(who.org.clone());
     tenancy::check_role(route.name, &who)?;
     match (route.name.runs_agent(), &route.chat) {
         (true, Some(chat)) => tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?,
-        _ => tenancy::check_org(&db, &who).await?,
+        _ => tenancy::check_org(&db, env, &who, now_ms).await?,
     }
     if let Some(path) = workspace_path(&route) {
         let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };
-        return leads::forward(&who, req, env, &path, body_type).await;
+        return leads::forward(&who, req, env, &path, body_type, obs).await;
     }
-    member_route(route, req, env, &db, &who, now_ms).await
+    member_route(route, req, env, &db, &who, now_ms, obs).await
 }
 
-async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Database, who: &Identity, now_ms: i64) -> Result<Response, ApiError> {
+async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Database, who: &Identity, now_ms: i64, obs: &mut Observed) -> Result<Response, ApiError> {
+    let trace = &obs.trace;
     match (route.name, route.chat.clone(), route.secret.clone()) {
         (RouteName::Me, _, _) => org::me(who),
         (RouteName::GetOrg, _, _) => org::get(db, who).await,
@@ -62,10 +66,10 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
         (RouteName::DeleteSecret, _, Some(name)) => secrets::delete(db, who, &name, now_ms).await,
         (RouteName::ListChats, _, _) => chats::list(who, env).await,
         (RouteName::CreateChat, _, _) => chats::create(who, req, env).await,
-        (RouteName::GetChat, Some(chat), _) => messages::forward(who, &chat, req, env, "/meta").await,
-        (RouteName::ListMessages, Some(chat), _) => messages::forward(who, &chat, req, env, "/messages").await,
+        (RouteName::GetChat, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/meta").await,
+        (RouteName::ListMessages, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/messages").await,
         (RouteName::PostMessage, Some(chat), _) => {
-            let response = messages::post(who, &chat, req, env).await?;
+            let response = messages::post(who, &chat, req, env, trace).await?;
             // Only a newly stored message counts (a retried client id answers 200).
             if response.status_code() == 201 {
                 if let Err(e) = tenancy_store::usage::add_message(db, &who.org, now_ms).await {
@@ -74,12 +78,13 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
             }
             Ok(response)
         }
-        (RouteName::ListTurns, Some(chat), _) => messages::forward(who, &chat, req, env, "/turns").await,
+        (RouteName::ListTurns, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/turns").await,
         (RouteName::SocketTicket, Some(chat), _) => tickets::issue(db, who, &chat, now_ms).await,
-        (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env).await,
-        (RouteName::ListApprovals, Some(chat), _) => messages::forward(who, &chat, req, env, "/approvals").await,
-        (RouteName::ListArtifacts, Some(chat), _) => messages::forward(who, &chat, req, env, "/artifacts").await,
-        (RouteName::DecideApproval, Some(chat), _) => agent::decide(db, who, &chat, route.key.as_deref().unwrap_or_default(), req, env, now_ms).await,
+        (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env, trace).await,
+        (RouteName::ListApprovals, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/approvals").await,
+        (RouteName::ListArtifacts, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/artifacts").await,
+        (RouteName::DecideApproval, Some(chat), _) => agent::decide(db, who, &chat, route.key.as_deref().unwrap_or_default(), req, env, obs).await,
+        (RouteName::Metrics, _, _) => metrics::get(who, env).await,
         (RouteName::ListEndpoints, _, _) => agent::list_endpoints(db, who).await,
         (RouteName::PutEndpoint, _, _) => agent::put_endpoint(db, who, route.key.as_deref().unwrap_or_default(), req, now_ms).await,
         (RouteName::DeleteEndpoint, _, _) => agent::delete_endpoint(db, who, route.key.as_deref().unwrap_or_default()).await,

@@ -102,6 +102,8 @@ const LISTS = [
   ["GET", "/v1/knowledge"],
   ["GET", "/v1/knowledge/search?q=zanzibar%20discount%20pricing"],
   ["GET", "/v1/backups?kind=workspace"],
+  // Only B's own series (observability.test.mjs shows A's counts going up in A's).
+  ["GET", "/metrics"],
 ];
 
 // Routes that create or change only the caller's own org (checked below: A is unchanged).

@@ -93,8 +93,12 @@ export async function startStack(options = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), "parley-stack-"));
   const persistDir = options.persistDir || path.join(dir, "state");
   mkdirSync(persistDir, { recursive: true });
-  const orchestratorVars = { ...(await authVars()), ...(options.orchestratorVars || {}) };
-  const configs = writeConfigs(dir, { orchestratorVars, agentVars: options.agentVars || {}, chatVars: options.chatVars || {}, workspaceVars: options.workspaceVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
+  // The API rate limits and the circuit breakers would trip on tests that poll or script
+  // failures on purpose, so the stack raises them unless a test sets its own
+  // (tests/integration/observability.test.mjs does).
+  const orchestratorVars = { RATE_LIMIT_USER: "1000000", RATE_LIMIT_ORG: "1000000", ...(await authVars()), ...(options.orchestratorVars || {}) };
+  const agentVars = { BREAKER_FAILURE_THRESHOLD: "1000", ...(options.agentVars || {}) };
+  const configs = writeConfigs(dir, { orchestratorVars, agentVars, chatVars: options.chatVars || {}, workspaceVars: options.workspaceVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
   if (!options.agentsOnly && !options.persistDir) {
     wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
     for (const file of ["xtask/sql/dev_seed.sql", ...(options.seedFiles || [])]) {

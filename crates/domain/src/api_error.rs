@@ -66,6 +66,10 @@ pub enum ApiError {
     /// A plan quota is used up; retry after the given number of seconds.
     #[error("the {quota} quota of {limit} is used up; retry after {retry_after_secs} s")]
     QuotaExceeded { quota: &'static str, limit: u64, retry_after_secs: u64 },
+    /// The caller (`scope` "user") or their org ("org") made more requests this minute than
+    /// the API's rate limit allows; retry after the given number of seconds.
+    #[error("the {scope} rate limit of {limit} requests per minute is reached; retry after {retry_after_secs} s")]
+    RateLimited { scope: &'static str, limit: u64, retry_after_secs: u64 },
     /// A webhook's payload could not be understood (after its signature verified).
     #[error("webhook payload refused: {message}")]
     BadWebhookPayload { code: &'static str, message: String },
@@ -113,6 +117,7 @@ impl ApiError {
             | ApiError::Unprocessable { code, .. }
             | ApiError::Conflict { code, .. } => code,
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::UnknownSecret => "unknown_secret",
             ApiError::Misconfigured(_) => "misconfigured",
             ApiError::Unavailable { .. } => "unavailable",
@@ -138,7 +143,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(..) => 415,
             ApiError::Unprocessable { .. } => 422,
             ApiError::UpgradeRequired => 426,
-            ApiError::QuotaExceeded { .. } => 429,
+            ApiError::QuotaExceeded { .. } | ApiError::RateLimited { .. } => 429,
             ApiError::Unavailable { .. } | ApiError::Misconfigured(_) => 503,
         }
     }
@@ -146,7 +151,7 @@ impl ApiError {
     /// The `Retry-After` seconds that go with the error, if any.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::QuotaExceeded { retry_after_secs, .. } => Some(*retry_after_secs),
+            ApiError::QuotaExceeded { retry_after_secs, .. } | ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         }
     }
@@ -157,6 +162,11 @@ impl ApiError {
         let mut error = serde_json::json!({ "code": self.code(), "message": self.to_string() });
         if let ApiError::QuotaExceeded { quota, limit, retry_after_secs } = self {
             error["quota"] = (*quota).into();
+            error["limit"] = (*limit).into();
+            error["retry_after"] = (*retry_after_secs).into();
+        }
+        if let ApiError::RateLimited { scope, limit, retry_after_secs } = self {
+            error["scope"] = (*scope).into();
             error["limit"] = (*limit).into();
             error["retry_after"] = (*retry_after_secs).into();
         }
@@ -187,6 +197,16 @@ mod tests {
         let (code, message) = ApiError::parse_body(&text).unwrap();
         assert_eq!(code, "invalid_field");
         assert_eq!(message, "invalid field `content`: must not be empty");
+    }
+
+    #[test]
+    fn a_rate_limit_is_429_with_retry_after_and_its_scope() {
+        let err = ApiError::RateLimited { scope: "user", limit: 600, retry_after_secs: 12 };
+        assert_eq!((err.status(), err.code(), err.retry_after()), (429, "rate_limited", Some(12)));
+        let body = err.body();
+        assert_eq!(body["error"]["scope"], "user");
+        assert_eq!(body["error"]["limit"], 600);
+        assert_eq!(body["error"]["retry_after"], 12);
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub enum RouteName {
     GetBackup,
     GetBackupPart,
     RestoreBackup,
+    Metrics,
 }
 
 /// Every route: method, path template, name. `{chat_id}`, `{lead_id}`, `{draft_id}` and
@@ -132,6 +133,7 @@ pub const ROUTES: &[(&str, &str, RouteName)] = &[
     ("GET", "/v1/backups/{backup_id}", RouteName::GetBackup),
     ("GET", "/v1/backups/{backup_id}/parts", RouteName::GetBackupPart),
     ("POST", "/v1/backups/{backup_id}/restore", RouteName::RestoreBackup),
+    ("GET", "/metrics", RouteName::Metrics),
 ];
 
 /// A matched route with its path parameters.
@@ -180,7 +182,8 @@ impl RouteName {
             | RouteName::TakeBackup
             | RouteName::GetBackup
             | RouteName::GetBackupPart
-            | RouteName::RestoreBackup => Access::Admin,
+            | RouteName::RestoreBackup
+            | RouteName::Metrics => Access::Admin,
             _ => Access::Member,
         }
     }

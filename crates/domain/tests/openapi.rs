@@ -67,6 +67,7 @@ fn every_status_the_router_can_produce_is_documented_somewhere() {
         ApiError::PaymentRequired { code: "no_subscription", message: String::new() },
         ApiError::PaymentRequired { code: "seat_limit", message: String::new() },
         ApiError::QuotaExceeded { quota: "messages_per_day", limit: 1, retry_after_secs: 1 },
+        ApiError::RateLimited { scope: "user", limit: 1, retry_after_secs: 1 },
         ApiError::BadWebhookPayload { code: "missing_field", message: String::new() },
         ApiError::BadSignature { code: "signature_mismatch", message: String::new() },
         ApiError::Unprocessable { code: "backup_corrupt", message: String::new() },

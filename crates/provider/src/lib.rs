@@ -3,6 +3,7 @@
 //! The worker shell does the HTTP; everything it decides (which provider, what to send, how to
 //! read the stream, whether to retry and how long to wait) is here, tested without a network.
 
+pub mod breaker;
 pub mod config;
 pub mod offline;
 pub mod openai;

@@ -7,6 +7,7 @@ pub mod random;
 pub mod responses;
 pub mod schedule;
 pub mod snapshot;
+pub mod trace;
 pub mod transaction;
 pub mod webcrypto;
 pub mod zones;

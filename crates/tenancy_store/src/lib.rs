@@ -6,6 +6,7 @@
 
 pub mod active_turns;
 pub mod budget;
+pub mod metrics;
 pub mod rate;
 pub mod security_events;
 pub mod secrets;

@@ -24,3 +24,21 @@ pub async fn take(db: &D1Database, org: &OrgId, bucket: &str, window_ms: i64, li
     .await?;
     Ok(row.is_some_and(|r| r.count <= limit))
 }
+
+/// The D1 statement that counts one API request in a scope's current window and returns the
+/// window's count as `n`; the tenant gate adds it to the batch it runs anyway.
+pub const COUNT_API_REQUEST_SQL: &str = "INSERT INTO rate_windows (org_id, bucket, window, count) VALUES (?1, ?2, ?3, 1) \
+     ON CONFLICT (org_id, bucket, window) DO UPDATE SET count = count + 1 RETURNING count AS n";
+
+/// The bucket of a user's API requests.
+pub fn user_bucket(user_id: &str) -> String {
+    let mut b = String::from("api:user:");
+    b.push_str(user_id);
+    b
+}
+
+/// The bucket of an org's API requests.
+pub const ORG_BUCKET: &str = "api:org";
+
+/// The D1 statement that deletes an org's API request windows before a window (`?2`).
+pub const PRUNE_API_WINDOWS_SQL: &str = "DELETE FROM rate_windows WHERE org_id = ?1 AND window < ?2 AND bucket LIKE 'api:%'";

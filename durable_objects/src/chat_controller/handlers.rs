@@ -71,6 +71,7 @@ impl ChatController {
     /// Stores a user message and queues its turn, both or neither, unless the client id was
     /// seen before. The message is acknowledged only after it is stored.
     pub(super) async fn post_message(&self, mut req: Request) -> Result<Response> {
+        let trace = runtime_support::trace::of(&req);
         let bytes = req.bytes().await?;
         let new = match NewUserMessage::from_body(&bytes) {
             Ok(m) => m,
@@ -88,7 +89,7 @@ impl ChatController {
             let seq = store::last_seq(&sql)? + 1;
             let turn_id = turn_id_for(seq);
             let message = store::append_message(&sql, Role::User, &new.content, Some(new.client_id.as_str()), &turn_id, now)?;
-            store::insert_turn(&sql, &turn_id, seq, now)?;
+            store::insert_turn(&sql, &turn_id, seq, now, trace.as_deref())?;
             if arm {
                 store::schedule_set(&sql, RUN_TURNS, now)?;
             }

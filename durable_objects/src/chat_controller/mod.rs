@@ -41,6 +41,8 @@ pub struct ChatController {
     draining: Cell<bool>,
     /// Text streamed so far by the running turn, for clients that connect mid-turn.
     partial: RefCell<Option<PartialReply>>,
+    /// The trace id of the turn running in this instance, passed on to the agents worker.
+    trace: RefCell<Option<String>>,
 }
 
 impl DurableObject for ChatController {
@@ -52,6 +54,7 @@ impl DurableObject for ChatController {
             woken: Cell::new(false),
             draining: Cell::new(false),
             partial: RefCell::new(None),
+            trace: RefCell::new(None),
         }
     }
 
@@ -69,6 +72,7 @@ impl DurableObject for ChatController {
         if let Err(e) = self.run_due_work().await {
             console_error!("chat controller alarm: {e}");
         }
+        self.count(&[telemetry::metrics::count(telemetry::metrics::ALARMS, &[("object", "chat_controller")])]).await;
         Response::ok("done")
     }
 

@@ -52,6 +52,7 @@ impl ChatController {
         let body = serde_json::to_string(request).map_err(|e| failure("internal", e.to_string()))?;
         let headers = Headers::new();
         let _ = headers.set("Content-Type", "application/json");
+        runtime_support::trace::pass_on(&headers, self.trace.borrow().as_deref());
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
         let req = Request::new_with_init(&format!("https://agents{TURN_PATH}"), &init).map_err(|e| failure("internal", e.to_string()))?;
@@ -123,6 +124,8 @@ fn agent_error_code(code: &str) -> &'static str {
         "provider_timeout" => "provider_timeout",
         "provider_rate_limited" => "provider_rate_limited",
         "provider_malformed_stream" => "provider_malformed_stream",
+        // The agents worker's circuit to the provider is open: failed fast, nothing was sent.
+        "provider_unavailable" => "provider_unavailable",
         _ => "provider_error",
     }
 }

@@ -103,6 +103,9 @@ pub const MIGRATIONS: &[&str] = &[
         pinned TEXT NOT NULL,
         created_at INTEGER NOT NULL
     );",
+    // v3: the trace id of the request that queued a turn, so the turn's log lines (run later,
+    // from the alarm) and the agents worker's carry it.
+    "ALTER TABLE turns ADD COLUMN trace_id TEXT;",
 ];
 
 /// Whether the object has been initialised as a chat (the `meta` table exists). Reading

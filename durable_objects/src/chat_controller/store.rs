@@ -96,6 +96,7 @@ pub struct TurnRow {
     pub tokens_out: i64,
     pub tier: Option<String>,
     pub cost_micros: i64,
+    pub trace_id: Option<String>,
 }
 
 impl TurnRow {
@@ -121,16 +122,16 @@ impl TurnRow {
     }
 }
 
-const TURN_COLUMNS: &str = "id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out, tier, cost_micros";
+const TURN_COLUMNS: &str = "id, trigger_seq, state, attempts, error_code, error_message, model, tokens_in, tokens_out, tier, cost_micros, trace_id";
 
 fn turns(sql: &SqlStorage, query: &str, bindings: Vec<V>) -> Result<Vec<TurnRow>> {
     sql.exec(query, bindings)?.to_array()
 }
 
-pub fn insert_turn(sql: &SqlStorage, id: &str, trigger_seq: i64, now: i64) -> Result<()> {
+pub fn insert_turn(sql: &SqlStorage, id: &str, trigger_seq: i64, now: i64, trace: Option<&str>) -> Result<()> {
     sql.exec(
-        "INSERT INTO turns (id, trigger_seq, state, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?)",
-        vec![id.into(), trigger_seq.into(), now.into(), now.into()],
+        "INSERT INTO turns (id, trigger_seq, state, created_at, updated_at, trace_id) VALUES (?, ?, 'queued', ?, ?, ?)",
+        vec![id.into(), trigger_seq.into(), now.into(), now.into(), trace.map_or(V::Null, V::from)],
     )?;
     Ok(())
 }

@@ -49,7 +49,8 @@ impl ChatController {
             Ok(ModelOutcome::Reply { content, .. }) => content,
             Ok(ModelOutcome::ToolCalls { .. }) => return Ok(()),
             Err(f) => {
-                console_warn!("summary v{version} failed ({}): {}", f.code, f.message);
+                // The code only: a failure message may quote the provider, which may quote the chat.
+                console_warn!("summary v{version} failed ({})", f.code);
                 return Ok(());
             }
         };

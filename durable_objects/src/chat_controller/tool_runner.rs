@@ -70,6 +70,7 @@ impl ChatController {
         };
         let (sql, id, now) = (self.state.storage().sql(), run.turn_id.clone(), Self::now());
         let state = if outcome.ok { StepState::Done } else { StepState::Failed };
+        run.metrics.push(telemetry::metrics::count(telemetry::metrics::TOOL_CALLS, &[("tool", &row.tool), ("outcome", if outcome.ok { "ok" } else { "failed" })]));
         transaction(&self.state.storage(), move || {
             steps::set_step(&sql, &id, step, state, Some(&outcome.result), Some(&outcome.summary), now)?;
             if let Some(a) = &outcome.artifact {
@@ -161,6 +162,7 @@ impl ChatController {
         let agents = self.env.service("AGENTS").map_err(|e| e.to_string())?;
         let headers = Headers::new();
         let _ = headers.set("Content-Type", "application/json");
+        runtime_support::trace::pass_on(&headers, self.trace.borrow().as_deref());
         let mut init = RequestInit::new();
         let text = serde_json::to_string(body).map_err(|e| e.to_string())?;
         init.with_method(Method::Post).with_headers(headers).with_body(Some(text.into()));

@@ -54,6 +54,8 @@ pub(super) struct TurnRun {
     pub context: ContextBudget,
     /// The configured model prices (`MODEL_PRICES`), read once per turn.
     pub prices: std::collections::BTreeMap<String, ModelPrice>,
+    /// Metric increments this run adds (tool calls, then its outcome).
+    pub metrics: Vec<telemetry::metrics::Increment>,
 }
 
 /// Resets the draining flag however the drain ends.
@@ -165,7 +167,10 @@ impl ChatController {
             cheaper_model: false,
             context: ContextBudget::default(),
             prices: configured_prices(self.env.var("MODEL_PRICES").ok().map(|v| v.to_string()).as_deref()),
+            metrics: Vec::new(),
         };
+        *self.trace.borrow_mut() = turn.trace_id.clone();
+        let started = Self::now();
         if let Some(t) = &run.tenant {
             if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()).await {
                 console_error!("turn {}: could not mark the turn active: {e}", run.turn_id);
@@ -184,6 +189,12 @@ impl ChatController {
         let ended = self.step_until_settled(&mut run).await;
         *self.partial.borrow_mut() = None;
         let parked = matches!(ended, Ok(None));
+        let outcome = match &ended {
+            Ok(Some(Ok(_))) => "completed",
+            Ok(Some(Err(f))) => f.code,
+            Ok(None) => "parked",
+            Err(_) => "internal",
+        };
         match ended {
             Ok(Some(outcome)) => self.finish_turn(&run, outcome)?,
             Ok(None) => {}
@@ -192,6 +203,10 @@ impl ChatController {
                 self.finish_turn(&run, Err(failure("internal", "the turn could not be stored")))?;
             }
         }
+        let line = telemetry::LogLine::new(Self::now(), telemetry::Level::Info, "turn.finished").trace(turn.trace_id.as_deref()).org(Some(&run.org_id)).chat(Some(&run.chat_id));
+        console_log!("{}", line.text("turn", Some(&run.turn_id)).text("outcome", Some(outcome)).duration_ms(Self::now() - started).render());
+        run.metrics.push(telemetry::metrics::count(telemetry::metrics::TURNS, &[("outcome", outcome)]));
+        self.count(&run.metrics).await;
         if let Some(t) = &run.tenant {
             // Usage and the in-flight mark are bookkeeping: a failure is logged, never fatal.
             let used = tenancy_store::usage::Increment { messages: 0, tokens: run.tokens, tool_calls: run.tool_calls, cost_micros: run.cost_micros as i64 };
@@ -335,6 +350,18 @@ impl ChatController {
             }
         }
         Ok(())
+    }
+
+    /// Adds metric increments to the chat's org's counts in D1; a failure is logged, never
+    /// fatal.
+    pub(super) async fn count(&self, increments: &[telemetry::metrics::Increment]) {
+        let sql = self.state.storage().sql();
+        let meta = |k: &str| store::meta_get(&sql, k).ok().flatten().unwrap_or_default();
+        if let Some(t) = self.tenant(&meta("org_id"), &meta("chat_id")) {
+            if let Err(e) = tenancy_store::metrics::add(&t.db, t.org.as_str(), increments).await {
+                console_error!("metrics not recorded: {e}");
+            }
+        }
     }
 
     /// The chat's org and D1, for usage, quotas, secrets and endpoints.

@@ -40,7 +40,7 @@ pub async fn deliver(mut req: Request, env: &Env) -> Result<Response> {
         ("x-parley-timestamp".to_owned(), ts.to_string()),
         ("x-parley-signature".to_owned(), webhooks::sign(secret.as_bytes(), ts, d.body.as_bytes())),
     ];
-    let result = match http_tool::perform(&policy, "POST", &d.url, &headers, Some(&d.body)).await {
+    let result = match http_tool::perform(env, runtime_support::trace::of(&req).as_deref(), &policy, "POST", &d.url, &headers, Some(&d.body)).await {
         HttpResult::Answered { status, .. } if (200..300).contains(&status) => json!({ "ok": true, "status": status }),
         HttpResult::Answered { status, .. } => json!({ "ok": false, "status": status, "error": format!("the channel answered {status}") }),
         HttpResult::Refused(r) => json!({ "ok": false, "error": format!("refused: {r}") }),

@@ -13,7 +13,9 @@ const RETRIEVED: u32 = 3;
 pub async fn assemble(env: &Env, org_id: &str, source: &ContextSource) -> Vec<ContextMessage> {
     let knowledge: Vec<KnowledgeSnippet> = match &source.retrieve_for {
         Some(text) => search_knowledge(env, org_id, text, RETRIEVED).await.unwrap_or_else(|e| {
-            worker::console_warn!("knowledge retrieval skipped: {e}");
+            // The cause may quote the workspace's answer, so only the event is logged.
+            let _ = e;
+            worker::console_warn!("{}", telemetry::LogLine::new(runtime_support::trace::now_ms(), telemetry::Level::Warn, "context.knowledge_skipped").org(Some(org_id)).render());
             Vec::new()
         }),
         None => Vec::new(),

@@ -2,6 +2,7 @@
 //! redirect hop (followed by hand, at most three), passes the egress guard (`crates/egress`)
 //! before a byte is sent; bodies are capped and the call times out.
 
+use crate::breakers::{self, Dependency};
 use egress::{EgressPolicy, RedirectChain, Refusal, Target};
 use futures::StreamExt;
 use runtime_support::timeout;
@@ -25,15 +26,31 @@ pub fn policy(env: &Env, allowed_hosts: Vec<String>) -> EgressPolicy {
     EgressPolicy { allowed_hosts, allow_loopback_http: loopback, ..Default::default() }
 }
 
-/// Makes one call, every hop checked by the egress guard.
-pub async fn perform(policy: &EgressPolicy, method: &str, url: &str, headers: &[(String, String)], body: Option<&str>) -> HttpResult {
+/// Makes one call, every hop checked by the egress guard, through the host's circuit breaker:
+/// while the host's circuit is open the call fails at once. A network failure, a timeout or a
+/// 5xx counts against the host; any other answer closes its circuit.
+pub async fn perform(env: &Env, trace: Option<&str>, policy: &EgressPolicy, method: &str, url: &str, headers: &[(String, String)], body: Option<&str>) -> HttpResult {
     if let Err(r) = egress::check_request_body(policy, body.map_or(0, str::len)) {
         return HttpResult::Refused(r);
     }
-    let mut target = match egress::check(policy, url) {
+    let target = match egress::check(policy, url) {
         Ok(t) => t,
         Err(r) => return HttpResult::Refused(r),
     };
+    let (config, host) = (breakers::config(env), target.origin());
+    if let Err(secs) = breakers::admit(&config, Dependency::Host(&host)) {
+        return HttpResult::Failed(format!("{host} is failing; its circuit is open, retry in {secs} s"));
+    }
+    let result = follow(policy, target, method, headers, body).await;
+    let ok = !matches!(result, HttpResult::Failed(_) | HttpResult::Answered { status: 500..=599, .. });
+    if !matches!(result, HttpResult::Refused(_)) {
+        breakers::record(&config, Dependency::Host(&host), ok, trace);
+    }
+    result
+}
+
+/// Sends the call and follows redirects by hand.
+async fn follow(policy: &EgressPolicy, mut target: Target, method: &str, headers: &[(String, String)], body: Option<&str>) -> HttpResult {
     let mut chain = RedirectChain::new();
     let (mut method, mut body) = (method.to_ascii_uppercase(), body.map(str::to_owned));
     let limit = Duration::from_millis(policy.timeout_ms);

@@ -1,9 +1,11 @@
 //! The agents worker. `POST /v1/turns` takes a [`TurnRequest`] and answers with its events as
 //! NDJSON, streamed as the model produces them. `GET /health` answers when the worker is up.
 
+mod breakers;
 mod channel;
 mod context;
 mod http_tool;
+mod metrics;
 mod tools_api;
 mod offline;
 mod openai_client;
@@ -14,6 +16,8 @@ use futures::channel::mpsc;
 use futures::StreamExt;
 
 use provider::config::{choose, ProviderChoice};
+use runtime_support::trace;
+use telemetry::{Level, LogLine};
 use worker::*;
 
 #[event(fetch)]
@@ -25,20 +29,22 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
                 Ok(r) => r,
                 Err(e) => return error(400, "malformed_json", &e.to_string()),
             };
+            let trace = trace::of(&req);
             // Names only: which secrets this turn may use, for on-call and for the isolation tests.
             let names: Vec<&str> = request.secrets.iter().map(|s| s.name.as_str()).collect();
-            console_log!("{}", serde_json::json!({ "event": "turn.received", "turn_id": request.turn_id, "org_id": request.org_id, "chat_id": request.chat_id, "secrets": names }));
+            console_log!("{}", turn_line(&request, trace.as_deref(), trace::now_ms(), "turn.received").list("secrets", &names).render());
             if request.use_tools && request.tools.is_empty() {
                 request.tools = tools::catalog();
             }
             if let Some(source) = request.context.take() {
                 request.messages = context::assemble(&env, &request.org_id, &source).await;
             }
-            run_turn(request, &env)
+            run_turn(request, &env, trace)
         }
         (Method::Post, PLAN_PATH) => tools_api::plan(req, &env).await,
         (Method::Post, RUN_PATH) => tools_api::run(req, &env).await,
         (Method::Post, "/v1/channel/deliver") => channel::deliver(req, &env).await,
+        (Method::Get, "/v1/metrics") => metrics::get(&req, &env).await,
         _ => error(404, "not_found", "no such route"),
     }
 }
@@ -58,15 +64,32 @@ fn provider_name(env: &Env) -> &'static str {
     }
 }
 
+/// A log line about a turn: its trace, org, chat and id.
+fn turn_line(request: &TurnRequest, trace: Option<&str>, at_ms: i64, event: &'static str) -> LogLine {
+    LogLine::new(at_ms, Level::Info, event).trace(trace).org(Some(&request.org_id)).chat(Some(&request.chat_id)).text("turn", Some(&request.turn_id))
+}
+
+/// Logs how a model call for a turn ended (`completed` or the error code) and how long it took.
+fn log_finished(request: &TurnRequest, trace: Option<&str>, started_ms: i64, outcome: &str) {
+    let now = trace::now_ms();
+    console_log!("{}", turn_line(request, trace, now, "turn.model_call").text("outcome", Some(outcome)).duration_ms(now - started_ms).render());
+}
+
 /// Starts the turn and returns its event stream. The provider runs in a task that feeds a
 /// channel; the response body drains it, so events reach the caller as they happen.
-fn run_turn(request: TurnRequest, env: &Env) -> Result<Response> {
+fn run_turn(request: TurnRequest, env: &Env, trace: Option<String>) -> Result<Response> {
     let (tx, rx) = mpsc::unbounded::<AgentEvent>();
+    let started = trace::now_ms();
     match provider_choice(env) {
-        ProviderChoice::Offline => offline::run(&request, &tx),
+        ProviderChoice::Offline => {
+            offline::run(&request, &tx);
+            log_finished(&request, trace.as_deref(), started, "completed");
+        }
         ProviderChoice::OpenAiCompatible(config) => {
+            let breaker = breakers::config(env);
             wasm_bindgen_futures::spawn_local(async move {
-                openai_client::run(&config, &request, &tx).await;
+                let outcome = openai_client::run(&config, &breaker, trace.as_deref(), &request, &tx).await;
+                log_finished(&request, trace.as_deref(), started, outcome);
             });
         }
     }

@@ -2,6 +2,8 @@
 //! timeouts, retries with backoff on 429, 5xx and timeouts, and a fallback model. Every
 //! decision comes from the `provider` crate; this file does the HTTP.
 
+use crate::breakers::{self, Dependency};
+use provider::breaker::BreakerConfig;
 use runtime_support::{sleep, timeout};
 use domain::agent_protocol::{AgentEvent, TurnRequest};
 use futures::channel::mpsc::UnboundedSender;
@@ -24,16 +26,25 @@ enum AttemptError {
     AfterOutput { code: &'static str, detail: String },
 }
 
-/// Runs the turn to its end, sending every event to `tx`, then closes the channel.
-pub async fn run(config: &ProviderConfig, request: &TurnRequest, tx: &UnboundedSender<AgentEvent>) {
+/// Runs the turn to its end, sending every event to `tx`, then closes the channel. Every
+/// attempt passes the provider's circuit breaker: while it is open the turn fails at once with
+/// `provider_unavailable`. Returns how the turn ended: `completed` or the error code.
+pub async fn run(config: &ProviderConfig, breaker: &BreakerConfig, trace: Option<&str>, request: &TurnRequest, tx: &UnboundedSender<AgentEvent>) -> &'static str {
     let mut retry = RetryState::new();
     let mut model = config.first_model(request.cheaper_model).to_owned();
-    loop {
-        match attempt(config, &model, request, tx).await {
-            Ok(()) => break,
+    let outcome = loop {
+        if let Err(secs) = breakers::admit(breaker, Dependency::Provider) {
+            let message = format!("the model provider is failing; its circuit is open, retry in {secs} s");
+            let _ = tx.unbounded_send(AgentEvent::Error { code: "provider_unavailable".into(), message });
+            break "provider_unavailable";
+        }
+        let result = attempt(config, &model, request, tx).await;
+        breakers::record(breaker, Dependency::Provider, provider_up(&result), trace);
+        match result {
+            Ok(()) => break "completed",
             Err(AttemptError::AfterOutput { code, detail }) => {
                 let _ = tx.unbounded_send(AgentEvent::Error { code: code.into(), message: detail });
-                break;
+                break code;
             }
             Err(AttemptError::Retryable { failure, retry_after_ms, detail }) => {
                 match retry.after_failure(config, failure, retry_after_ms, js_sys::Math::random()) {
@@ -43,13 +54,24 @@ pub async fn run(config: &ProviderConfig, request: &TurnRequest, tx: &UnboundedS
                     }
                     Next::GiveUp => {
                         let _ = tx.unbounded_send(AgentEvent::Error { code: error_code(failure).into(), message: detail });
-                        break;
+                        break error_code(failure);
                     }
                 }
             }
         }
-    }
+    };
     tx.close_channel();
+    outcome
+}
+
+/// Whether an attempt shows the provider working: a completion, a rate limit or a refusal of
+/// the request (4xx) do; a 5xx, a timeout, a network error or a broken stream do not.
+fn provider_up(result: &std::result::Result<(), AttemptError>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(AttemptError::Retryable { failure: Failure::Status(status), .. }) => *status < 500,
+        Err(_) => false,
+    }
 }
 
 fn error_code(failure: Failure) -> &'static str {

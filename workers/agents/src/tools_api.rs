@@ -11,6 +11,7 @@ use domain::ids::{workspace_object_name, OrgId};
 use domain::tool_protocol::{Artifact, ToolInvocation, ToolOutcome, ToolPlan};
 use runtime_support::zones::IntlZones;
 use serde_json::{json, Value};
+use telemetry::{Level, LogLine};
 use std::collections::BTreeMap;
 use tools::ToolCall;
 use worker::*;
@@ -84,14 +85,18 @@ pub async fn run(mut req: Request, env: &Env) -> Result<Response> {
         Ok(i) => i,
         Err(r) => return Ok(r),
     };
+    let (trace, started) = (runtime_support::trace::of(&req), runtime_support::trace::now_ms());
     let result = match tools::parse_call(&inv.tool, &inv.arguments) {
         Err(e) => outcome(false, format!("ERROR: {e}"), "invalid arguments"),
-        Ok(call) => execute(env, &inv, call).await,
+        Ok(call) => execute(env, trace.as_deref(), &inv, call).await,
     };
+    let now = runtime_support::trace::now_ms();
+    let line = LogLine::new(now, Level::Info, "tool.ran").trace(trace.as_deref()).org(Some(&inv.org_id)).text("turn", Some(&inv.turn_id)).text("tool", Some(&inv.tool));
+    console_log!("{}", line.text("outcome", Some(if result.ok { "ok" } else { "error" })).duration_ms(now - started).render());
     Response::from_json(&result)
 }
 
-async fn execute(env: &Env, inv: &ToolInvocation, call: ToolCall) -> ToolOutcome {
+async fn execute(env: &Env, trace: Option<&str>, inv: &ToolInvocation, call: ToolCall) -> ToolOutcome {
     match call {
         ToolCall::ProposeMeetingSlots { time_zone, busy, days_ahead } => {
             match tools::propose_meeting_slots(&IntlZones::default(), &time_zone, inv.now_ms, &busy, &holidays(env), days_ahead) {
@@ -119,7 +124,7 @@ async fn execute(env: &Env, inv: &ToolInvocation, call: ToolCall) -> ToolOutcome
         }
         ToolCall::HttpRequest { endpoint, params, body } => match render_http(env, inv, &params, body.as_ref(), &endpoint) {
             Err(why) => outcome(false, format!("REFUSED: {why}"), why),
-            Ok((call, policy)) => match http_tool::perform(&policy, &call.method, &call.url, &call.headers, call.body.as_deref()).await {
+            Ok((call, policy)) => match http_tool::perform(env, trace, &policy, &call.method, &call.url, &call.headers, call.body.as_deref()).await {
                 HttpResult::Refused(r) => outcome(false, format!("REFUSED: {r}"), r.code()),
                 HttpResult::Failed(e) => outcome(false, format!("ERROR: {e}"), "request failed"),
                 HttpResult::Answered { status, body, final_url, .. } => {

@@ -128,7 +128,7 @@ fn follow_up(sql: &SqlStorage, pass: &Pass, lead_id: &str, now: i64) -> Result<(
         // The org's word lists refuse the template: a person sees it blocked, nothing is sent.
         (Dispatch::Draft, None)
     } else {
-        let attempt = SendAttempt { lead_id, client_id: &key, content: &text, risk: report.risk_score, actor: LOOP_ACTOR, channel: &pass.settings.channel, origin: Origin::Autonomous, cadence: c };
+        let attempt = SendAttempt { lead_id, client_id: &key, content: &text, risk: report.risk_score, actor: LOOP_ACTOR, channel: &pass.settings.channel, origin: Origin::Autonomous, cadence: c, trace: None };
         let Some(outcome) = decide_and_record(sql, &pass.settings.policy, pass.zones.as_ref(), &attempt, now)? else { return Ok(()) };
         (Dispatch::from_decision(outcome.verdict, &outcome.reasons), Some(outcome.decision_id))
     };

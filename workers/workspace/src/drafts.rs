@@ -119,7 +119,7 @@ impl Workspace {
     /// `POST /drafts/{id}/approve`, `/reject` (with `{ "reason" }`) and `/send`.
     pub(crate) async fn act_on_draft(&self, raw_id: &str, action: &str, mut req: Request) -> Result<Response> {
         let Some(id) = parse_draft_id(raw_id) else { return error(&ApiError::UnknownDraft) };
-        let who = actor(&req);
+        let (who, trace) = (actor(&req), runtime_support::trace::of(&req));
         let reason = if action == "reject" {
             Some(body_or_return!(req, |b| {
                 let reason = required_str(&parse_object(b)?, "reason")?.trim().to_owned();
@@ -153,7 +153,7 @@ impl Workspace {
             }
             // Sending asks the policy again, now; the decision is recorded whatever it is.
             let client_id = format!("draft-{id}");
-            let attempt = SendAttempt { lead_id: &d.lead_id, client_id: &client_id, content: &d.content, risk: d.risk_score.clamp(0, 100) as u8, actor: &who, channel: &channel, origin: policy::Origin::Human, cadence: &cadence };
+            let attempt = SendAttempt { lead_id: &d.lead_id, client_id: &client_id, content: &d.content, risk: d.risk_score.clamp(0, 100) as u8, actor: &who, channel: &channel, origin: policy::Origin::Human, cadence: &cadence, trace: trace.as_deref() };
             let Some(outcome) = decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)? else { return Ok(Err(ApiError::UnknownLead)) };
             let next = match outcome.verdict {
                 Verdict::Allow => Some(DraftState::Sent),
@@ -170,7 +170,7 @@ impl Workspace {
         })?;
         self.deliver_due().await?;
         match result {
-            Ok((status, body)) => json(status, &body),
+            Ok((status, body)) => crate::handlers::send_answer(status, &body),
             Err(e) => error(&e),
         }
     }

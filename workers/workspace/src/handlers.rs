@@ -110,22 +110,33 @@ impl Workspace {
 
     /// Decides and records a person's send to a lead.
     pub(super) async fn send(&self, id: &str, mut req: Request) -> Result<Response> {
-        let who = actor(&req);
+        let (who, trace) = (actor(&req), runtime_support::trace::of(&req));
         let new = body_or_return!(req, NewSend::from_body);
         let all = self.settings()?;
         let cadence = self.cadence(&all);
         let (sql, settings, channel, zones, lead_id, now) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
-            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel, origin: Origin::Human, cadence: &cadence };
+            let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel, origin: Origin::Human, cadence: &cadence, trace: trace.as_deref() };
             decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)
         })?;
         // The intent is stored; delivery happens after, and is retried from the alarm.
         self.deliver_due().await?;
         match outcome {
-            Some(o) => json(o.status, &o.body),
+            Some(o) => send_answer(o.status, &o.body),
             None => error(&ApiError::UnknownLead),
         }
     }
+}
+
+/// A send's answer, with its decision in `x-parley-policy` for the orchestrator's metrics
+/// (a duplicate decided nothing new, so it carries none).
+pub(crate) fn send_answer(status: u16, body: &serde_json::Value) -> Result<Response> {
+    let mut res = json(status, body)?;
+    let d = &body["decision"];
+    if let (Some(verdict), false) = (d["verdict"].as_str(), body["duplicate"] == true) {
+        res.headers_mut().set(telemetry::metrics::POLICY_HEADER, &[verdict, " ", d["reasons"][0].as_str().unwrap_or("none")].concat())?;
+    }
+    Ok(res)
 }
 
 /// One send: a person's, or the agent's (a follow-up).
@@ -144,6 +155,8 @@ pub(crate) struct SendAttempt<'a> {
     pub origin: Origin,
     /// The org's follow-up cadence, for the state update after an allowed send.
     pub cadence: &'a workspace::followup::Cadence,
+    /// The request's trace id, for the decision's log line.
+    pub trace: Option<&'a str>,
 }
 
 /// What a send attempt produced.
@@ -173,6 +186,8 @@ pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings
     let decision = decide(&request, &contact, &history, settings, zones, now);
     let verdict = decision.verdict;
     let (name, until) = verdict_parts(verdict);
+    let line = telemetry::LogLine::new(now, telemetry::Level::Info, "policy.decided").trace(a.trace).lead(Some(a.lead_id)).text("verdict", Some(name));
+    worker::console_log!("{}", line.text("reason", decision.reasons.first().map(|r| r.as_str())).render());
     let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
     let trace = serde_json::to_string(&decision.rule_trace).unwrap_or_default();
     let recorded = store::NewDecision { lead_id: a.lead_id, client_id: a.client_id, origin, verdict: name, until, reasons: &reasons, trace: &trace };
