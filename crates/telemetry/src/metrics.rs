@@ -24,7 +24,7 @@ pub const APPROVALS: &str = "parley_approvals_total";
 pub const POLICY_DECISIONS: &str = "parley_policy_decisions_total";
 /// Durable Object alarms run, by object.
 pub const ALARMS: &str = "parley_alarms_total";
-/// Backups by kind and outcome (none are taken yet).
+/// Backups by kind (`chat`, `workspace`) and outcome (`ok`, `failed`).
 pub const BACKUPS: &str = "parley_backups_total";
 
 /// The header in which the Workspace reports a send's policy decision to the orchestrator,
