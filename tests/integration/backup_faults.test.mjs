@@ -1,4 +1,4 @@
-// Backups and restores when the runtime dies half way: workerd is killed (SIGKILL, every
+// Backups and restores when the runtime dies half way, or R2 fails: workerd is killed (SIGKILL, every
 // object evicted at once) while a large chat is being backed up or restored, at a different
 // moment each time. Whatever the moment, the invariants hold: a snapshot is either complete and
 // verifies, or incomplete and is refused; a chat is either exactly as before the restore or
@@ -10,6 +10,9 @@ import { startStack } from "../support/stack.mjs";
 import { call, createChat, allMessages, settledTurn } from "../support/client.mjs";
 import { adminApi, bigChatSnapshot, r2Put } from "../support/snapshots.mjs";
 import { verifyBackup } from "../../tools/restore.mjs";
+import { d1Get } from "../support/d1.mjs";
+import { existsSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 
 const MESSAGES = 6_000;
 let stack;
@@ -98,4 +101,38 @@ test("killed mid-backup and mid-restore, a large chat loses nothing and no snaps
   const last = await call(stack, "POST", `/v1/chats/${chat}/messages`, { body: { client_id: "after-faults", content: "still here" } });
   assert.equal(last.status, 201);
   await settledTurn(stack, chat, last.json.message.seq);
+});
+
+test("an R2 put that fails leaves no snapshot, is recorded as failed, and the next backup succeeds", async () => {
+  const chat = await createChat(stack, "r2 down");
+  const posted = await call(stack, "POST", `/v1/chats/${chat}/messages`, { body: { client_id: "r2", content: "hello" } });
+  await settledTurn(stack, chat, posted.json.message.seq);
+  const messages = await allMessages(stack, chat);
+  const good = (await api("POST", "/v1/backups", { kind: "chat", object_id: chat })).json();
+
+  // The local bucket's blob store is made unwritable (a file where its folder was), with the
+  // runtime stopped: every put now fails inside R2 itself.
+  const blobs = path.join(stack.persistDir, "v3", "r2", "parley-backups", "blobs");
+  assert.ok(existsSync(blobs), "the local bucket keeps its blobs here");
+  await stack.kill();
+  renameSync(blobs, `${blobs}.saved`);
+  writeFileSync(blobs, "not a folder");
+  await stack.restart();
+  const failed = await call(stack, "POST", "/v1/backups", { body: { kind: "chat", object_id: chat } });
+  assert.equal(failed.status, 503, failed.text);
+  assert.equal(failed.json.error.code, "unavailable");
+  assert.equal(failed.json.error.message, "r2 is unavailable", "the put itself failed");
+  const run = d1Get(stack, "SELECT last_outcome, last_taken_at FROM backup_runs WHERE org_id = 'org_demo' AND kind = 'chat' AND object_id = ?", chat);
+  assert.equal(run.last_outcome, "unavailable", "the failure is recorded");
+  assert.equal(run.last_taken_at, good.manifest.taken_at_ms, "the last good snapshot is still the last one taken");
+  assert.deepEqual((await snapshots(chat)).filter((s) => s.complete).map((s) => s.id), [good.id], "no new complete snapshot");
+  assert.deepEqual(await allMessages(stack, chat), messages, "the chat is untouched");
+
+  await stack.kill();
+  rmSync(blobs);
+  renameSync(`${blobs}.saved`, blobs);
+  await stack.restart();
+  const again = (await api("POST", "/v1/backups", { kind: "chat", object_id: chat })).json();
+  await verifyBackup(api, again.id);
+  assert.equal(d1Get(stack, "SELECT last_outcome FROM backup_runs WHERE org_id = 'org_demo' AND kind = 'chat' AND object_id = ?", chat).last_outcome, "ok");
 });
