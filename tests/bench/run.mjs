@@ -107,7 +107,7 @@ try {
   const oneChat = await throughput(stack, 1, 1000, 16);
   const hundredChats = await throughput(stack, 100, 2000, 16);
   const restore = await restoreBenchmark(stack, 10_000);
-  const loadSize = Number(process.env.PARLEY_LOAD_MESSAGES || 20_000);
+  const loadSize = Number(process.env.PARLEY_LOAD_MESSAGES || 10_000);
   const load = await loadTest(stack, { messages: loadSize, chats: 200, clients: 500 });
   const orch = wasmSize("build/index_bg.wasm");
   const agents = wasmSize("workers/agents/build/index_bg.wasm");

@@ -209,3 +209,11 @@ test("the daily review (24 s here) tags a lead whose follow-ups ran out unanswer
   assert.equal(other.strategy_review, false);
   assert.equal((await audit(deferredLead.id)).entries.filter((e) => e.action === "crm.reviewed").length, 0);
 });
+
+test("the Workspace's alarms are counted in the org's metrics", async () => {
+  // Earlier tests ran the loops from the alarm; each run is one count.
+  const metrics = await call(stack, "GET", "/metrics");
+  assert.equal(metrics.status, 200, metrics.text);
+  const line = metrics.text.split("\n").find((l) => l.startsWith('parley_alarms_total{object="workspace"} '));
+  assert.ok(line && Number(line.split(" ").at(-1)) >= 1, `no workspace alarm counted:\n${metrics.text}`);
+});

@@ -46,7 +46,8 @@ function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspa
     .replace(/\[vars\][\s\S]*$/m, "");
   agents += "\n[vars]\n" + Object.entries(agentVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
   let workspace = stripBuild(readFileSync(abs("workers/workspace/wrangler.toml"), "utf8"))
-    .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/workspace/build/worker/shim.mjs"))}`);
+    .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/workspace/build/worker/shim.mjs"))}`)
+    .replace('migrations_dir = "../../d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
   if (Object.keys(workspaceVars).length) workspace += "\n[vars]\n" + Object.entries(workspaceVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
   // The chat worker decrypts granted secrets, so it shares the orchestrator's master key.
   let chat = stripBuild(readFileSync(abs("workers/chat/wrangler.toml"), "utf8"))

@@ -63,6 +63,7 @@ impl DurableObject for Workspace {
         if let Err(e) = self.run_due().await {
             console_error!("workspace alarm: {e}");
         }
+        self.count_alarm().await;
         Response::ok("done")
     }
 
@@ -138,5 +139,16 @@ impl Workspace {
 
     fn now() -> i64 {
         Date::now().as_millis() as i64
+    }
+
+    /// Counts the alarm in its org's metrics (`parley_alarms_total{object="workspace"}`). The
+    /// org is in the object's name (`workspace/{org_id}`); a failure is logged, never fatal.
+    async fn count_alarm(&self) {
+        let name = self.state.id().name().unwrap_or_default();
+        let (Some(org), Ok(db)) = (name.strip_prefix("workspace/"), self.env.d1("DB")) else { return };
+        let alarm = telemetry::metrics::count(telemetry::metrics::ALARMS, &[("object", "workspace")]);
+        if let Err(e) = tenancy_store::metrics::add(&db, org, &[alarm]).await {
+            console_error!("metrics not recorded: {}", e.code());
+        }
     }
 }
