@@ -121,13 +121,15 @@ try {
   const doc = `# Benchmarks
 
 Produced by \`cargo xtask bench\` (which runs \`tests/bench/run.mjs\`) on ${date}, on ${machine}.
-The stack: both compiled workers (the same \`build/\` output \`wrangler deploy\` uploads) in workerd,
+The stack: the four compiled workers (the same \`build/\` output \`wrangler deploy\` uploads) in workerd,
 started through Miniflare's API (\`tests/support/miniflare_stack.mjs\`) with the bindings of the
 \`wrangler.toml\` files: local D1, R2, SQLite Durable Objects and the service binding, and the
 offline model (zero latency). Miniflare is used rather than \`wrangler dev\` because wrangler's
 devtools inspector turns every Worker-to-Durable-Object call into logged events and costs them
 most of their throughput on 2 cores (see \`../shared/TOOLCHAIN.md\`). The load generator is Node on
 the same machine, over loopback, so every figure includes its HTTP and WebSocket client costs.
+The API rate limits are raised for the run (it measures the platform, not the limiter); every
+worker writes its JSON log lines, which Miniflare pipes through Node, as in `wrangler dev`.
 
 Absolute figures on these shared 2-core machines drift by 15-25 % between runs; the health
 round trip measured in the same run is the baseline to compare against.
