@@ -14,6 +14,7 @@ mod observe;
 mod tenancy;
 mod routes;
 mod scheduled;
+mod write_behind;
 
 use domain::routes::resolve;
 use worker::*;

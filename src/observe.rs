@@ -1,13 +1,15 @@
 //! Per-request observability: the request's trace id (taken from a valid incoming
 //! `x-parley-trace` or `traceparent`, else fresh), handed to the Durable Objects and returned
 //! in `x-parley-trace`; one structured log line per request; and the request's metrics,
-//! added to the org's counts in D1 after the response (`ctx.wait_until`), so the hot path
-//! gains no D1 round trip.
+//! added to the isolate's write-behind counts (`crate::write_behind`), which reach D1 in a
+//! batch after the response, so the hot path gains no D1 write.
 
 use domain::ids::OrgId;
 use domain::routes::{RouteName, ROUTES};
 use telemetry::metrics::{self, Increment};
 use telemetry::{Level, LogLine, TraceId, TRACE_HEADER};
+use std::future::Future;
+use std::pin::Pin;
 use worker::{Context, Date, Env, Headers, Request, Response};
 
 /// What the request revealed on its way through, for its log line and metrics.
@@ -19,6 +21,8 @@ pub struct Observed {
     pub org: Option<OrgId>,
     /// More increments than the request's own (an approval, a policy decision).
     pub extra: Vec<Increment>,
+    /// Work the request leaves for after its response (counting a stored message's usage).
+    pub after: Option<Pin<Box<dyn Future<Output = ()>>>>,
 }
 
 /// Starts observing a request.
@@ -27,7 +31,7 @@ pub fn start(req: &Request) -> Observed {
     // The runtime always has crypto; without it every request would share the id ...01.
     let random = runtime_support::random::bytes16().unwrap_or_default();
     let trace = TraceId::for_request(header(TRACE_HEADER).as_deref(), header("traceparent").as_deref(), random);
-    Observed { trace, started_ms: now_ms(), route: None, org: None, extra: Vec::new() }
+    Observed { trace, started_ms: now_ms(), route: None, org: None, extra: Vec::new(), after: None }
 }
 
 fn now_ms() -> i64 {
@@ -59,15 +63,12 @@ pub fn finish(response: Response, obs: Observed, env: &Env, ctx: &Context) -> Re
     // platform-wide (org ''), by route and status; other requests without one are not counted,
     // so unauthenticated traffic cannot make D1 writes.
     let webhook = matches!(obs.route, Some(RouteName::ClerkWebhook | RouteName::StripeWebhook | RouteName::Inbound));
-    let owner = org.unwrap_or("").to_owned();
     let mut increments = if obs.org.is_some() || webhook { metrics::request(&route, status, duration as u64) } else { Vec::new() };
     increments.extend(obs.extra);
-    if let (false, Ok(db)) = (increments.is_empty(), tenancy_store::db(env)) {
-        ctx.wait_until(async move {
-            if let Err(e) = tenancy_store::metrics::add(&db, &owner, &increments).await {
-                worker::console_error!("metrics not recorded: {e}");
-            }
-        });
+    crate::write_behind::count_metrics(org.unwrap_or(""), &increments);
+    crate::write_behind::schedule(env, ctx, now);
+    if let Some(after) = obs.after {
+        ctx.wait_until(after);
     }
     let headers = response.headers().clone();
     let _ = headers.set(TRACE_HEADER, obs.trace.as_str());

@@ -3,20 +3,21 @@
 //! subscription, a seat and quota left. Facts come from D1 in one batch; the decisions are
 //! `billing::agent_access` and `billing::check_quotas`.
 //!
-//! The API rate limits (`billing::check_rate`, per user and per org) are counted in the same
-//! batch: each signed-in request upserts its user's and its org's window in `rate_windows`,
-//! so the limits cost no extra D1 round trip.
+//! The API rate limits (`billing::check_rate`, per user and per org) are read in the same
+//! batch: the stored counts of the user's and the org's windows in `rate_windows`, plus what
+//! this isolate has counted and not yet written. Each request is then counted in the isolate's
+//! write-behind counts (`crate::write_behind`), so the gate's batch only reads (ADR 17).
 
 use crate::config::setting;
 use crate::identity::Identity;
 use auth::Role;
-use billing::{agent_access, check_quotas, check_rate, rate_window, usage_period, AccessDenied, BillingState, PlanLimits, RateLimits, SubscriptionStatus, UsageSnapshot};
+use billing::{agent_access, check_quotas, check_rate, rate_window, usage_period, AccessDenied, BillingState, PlanLimits, Period, RateLimits, SubscriptionStatus, UsageSnapshot};
 use domain::ids::ChatId;
 use domain::routes::{Access, RouteName};
 use domain::ApiError;
 use serde::{Deserialize, Serialize};
 use tenancy_store::{int, stmt, text, unavailable, usage::ORG_SUBSCRIPTION_SQL};
-use tenancy_store::rate::{user_bucket, COUNT_API_REQUEST_SQL, ORG_BUCKET, PRUNE_API_WINDOWS_SQL};
+use tenancy_store::rate::{user_bucket, API_REQUESTS_SQL, ORG_BUCKET};
 use worker::{D1Database, D1PreparedStatement, D1Result, Env};
 
 /// Past-due subscriptions keep working this long unless `PAST_DUE_GRACE_DAYS` says otherwise.
@@ -42,31 +43,46 @@ const ORG_SQL: &str = "SELECT deleted_at FROM orgs WHERE id = ?1";
 /// The caller's org must exist in Parley's mirror of Clerk and not be deleted, and the caller
 /// and the org must be within the API rate limits: one D1 batch.
 pub async fn check_org(db: &D1Database, env: &Env, who: &Identity, now_ms: i64) -> Result<(), ApiError> {
-    let [user, org, prune] = rate_statements(db, who, now_ms)?;
-    let results = db.batch(vec![stmt(db, ORG_SQL, &[text(who.org.as_str())])?, user, org, prune]).await.map_err(unavailable)?;
+    let rate = RateRead::new(who, now_ms);
+    let [user, org] = rate.statements(db)?;
+    let results = db.batch(vec![stmt(db, ORG_SQL, &[text(who.org.as_str())])?, user, org]).await.map_err(unavailable)?;
     org_provisioned(batch_rows::<OrgRow>(&results, 0)?.into_iter().next())?;
-    rate_verdict(env, &results, 1, now_ms)
+    rate.verdict(env, &results, 1, now_ms)
 }
 
-/// The statements that count this request against the user's and the org's limits, then
-/// delete the org's windows before the last one (an indexed delete that usually finds nothing;
-/// riding in the batch it costs no round trip of its own).
-fn rate_statements(db: &D1Database, who: &Identity, now_ms: i64) -> Result<[D1PreparedStatement; 3], ApiError> {
-    let (org, window) = (text(who.org.as_str()), rate_window(now_ms));
-    Ok([
-        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(&user_bucket(&who.user_id)), int(window)])?,
-        stmt(db, COUNT_API_REQUEST_SQL, &[org.clone(), text(ORG_BUCKET), int(window)])?,
-        stmt(db, PRUNE_API_WINDOWS_SQL, &[org, int(window - 1)])?,
-    ])
+/// The request's rate windows: the user's and the org's.
+struct RateRead {
+    org: String,
+    user_bucket: String,
+    window: i64,
 }
 
-/// Decides the rate limits from the counts at `results[first]` (user) and `results[first + 1]`.
-fn rate_verdict(env: &Env, results: &[D1Result], first: usize, now_ms: i64) -> Result<(), ApiError> {
-    let count = |i: usize| -> Result<i64, ApiError> { Ok(batch_rows::<Count>(results, i)?.first().map_or(0, |c| c.n)) };
-    let (user, org) = (count(first)?, count(first + 1)?);
-    let limits = RateLimits::from_settings(setting(env, "RATE_LIMIT_USER").as_deref(), setting(env, "RATE_LIMIT_ORG").as_deref());
-    check_rate(&limits, user, org, now_ms)
-        .map_err(|r| ApiError::RateLimited { scope: r.scope.as_str(), limit: u64::from(r.limit), retry_after_secs: r.retry_after_secs })
+impl RateRead {
+    fn new(who: &Identity, now_ms: i64) -> Self {
+        RateRead { org: who.org.as_str().to_owned(), user_bucket: user_bucket(&who.user_id), window: rate_window(now_ms) }
+    }
+
+    /// The statements that read the stored counts of the user's and the org's windows.
+    fn statements(&self, db: &D1Database) -> Result<[D1PreparedStatement; 2], ApiError> {
+        let read = |bucket: &str| stmt(db, API_REQUESTS_SQL, &[text(&self.org), text(bucket), int(self.window)]);
+        Ok([read(&self.user_bucket)?, read(ORG_BUCKET)?])
+    }
+
+    /// Counts this request (refused or not, so hammering does not help) and decides the limits
+    /// from the stored counts at `results[first]` (user) and `results[first + 1]` (org), plus
+    /// what this isolate has counted and not yet written.
+    fn verdict(&self, env: &Env, results: &[D1Result], first: usize, now_ms: i64) -> Result<(), ApiError> {
+        let stored = |i: usize| -> Result<i64, ApiError> { Ok(batch_rows::<Count>(results, i)?.first().map_or(0, |c| c.n)) };
+        let (user_stored, org_stored) = (stored(first)?, stored(first + 1)?);
+        let count = |bucket: &str, stored: i64| {
+            crate::write_behind::count_request(&self.org, bucket, self.window);
+            stored + crate::write_behind::unwritten_requests(&self.org, bucket, self.window)
+        };
+        let (user, org) = (count(&self.user_bucket, user_stored), count(ORG_BUCKET, org_stored));
+        let limits = RateLimits::from_settings(setting(env, "RATE_LIMIT_USER").as_deref(), setting(env, "RATE_LIMIT_ORG").as_deref());
+        check_rate(&limits, user, org, now_ms)
+            .map_err(|r| ApiError::RateLimited { scope: r.scope.as_str(), limit: u64::from(r.limit), retry_after_secs: r.retry_after_secs })
+    }
 }
 
 /// The rows of one statement of a batch.
@@ -167,11 +183,12 @@ struct Count {
 
 /// Whether the caller may start agent work in `chat` now: a provisioned org, subscription, seat,
 /// then quotas, and the rate limits, all in one D1 batch (this is on the path of every posted
-/// message).
-pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: &ChatId, now_ms: i64) -> Result<(), ApiError> {
+/// message). Answers the org's usage period, in which the work is counted.
+pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: &ChatId, now_ms: i64) -> Result<Period, ApiError> {
     let org = text(who.org.as_str());
     let day = text(&billing::utc_day(now_ms));
-    let [user_rate, org_rate, prune] = rate_statements(db, who, now_ms)?;
+    let rate = RateRead::new(who, now_ms);
+    let [user_rate, org_rate] = rate.statements(db)?;
     let results = db
         .batch(vec![
             stmt(db, &standing_sql(), &[org.clone(), text(FALLBACK_PLAN)])?,
@@ -199,14 +216,13 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
             stmt(db, ORG_SQL, &[org])?,
             user_rate,
             org_rate,
-            prune,
         ])
         .await
         .map_err(unavailable)?;
     let rows = |i: usize| batch_rows::<Count>(&results, i);
     let count = |i: usize| -> Result<i64, ApiError> { Ok(rows(i)?.first().map_or(0, |c| c.n)) };
     org_provisioned(batch_rows::<OrgRow>(&results, 5)?.into_iter().next())?;
-    rate_verdict(env, &results, 6, now_ms)?;
+    rate.verdict(env, &results, 6, now_ms)?;
     let standing: Standing = batch_rows::<StandingRow>(&results, 0)?
         .into_iter()
         .next()
@@ -222,7 +238,8 @@ pub async fn check_agent_work(db: &D1Database, env: &Env, who: &Identity, chat: 
     };
     let period = usage_period(standing.period_start.zip(standing.period_end), now_ms);
     check_quotas(&standing.limits, &usage, period.end_ms, now_ms)
-        .map_err(|q| ApiError::QuotaExceeded { quota: q.quota.as_str(), limit: q.limit, retry_after_secs: q.retry_after_secs })
+        .map_err(|q| ApiError::QuotaExceeded { quota: q.quota.as_str(), limit: q.limit, retry_after_secs: q.retry_after_secs })?;
+    Ok(period)
 }
 
 fn denied(e: AccessDenied) -> ApiError {

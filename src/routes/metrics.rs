@@ -10,6 +10,8 @@ use domain::ApiError;
 use worker::{Env, Response};
 
 pub async fn get(who: &Identity, env: &Env) -> Result<Response, ApiError> {
+    // This isolate's unwritten counts first, so an admin's own requests show at once.
+    crate::write_behind::flush(&tenancy_store::db(env)?).await;
     // Org ids are letters, digits, `_` and `-`: safe in a query string as they are.
     let url = ["https://agents/v1/metrics?org=", who.org.as_str()].concat();
     let res = env.service("AGENTS").map_err(|e| unavailable("agents", e))?.fetch(url, None).await.map_err(|e| unavailable("agents", e))?;

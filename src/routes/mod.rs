@@ -19,7 +19,11 @@ use crate::observe::Observed;
 use crate::tenancy;
 use domain::routes::{Access, Route, RouteName};
 use domain::ApiError;
-use worker::{Date, Env, Request, Response};
+use billing::Period;
+use domain::ids::OrgId;
+use std::future::Future;
+use std::pin::Pin;
+use worker::{D1Database, Date, Env, Request, Response};
 
 pub async fn dispatch(route: Route, req: Request, env: &Env, obs: &mut Observed) -> Result<Response, ApiError> {
     let now_ms = Date::now().as_millis() as i64;
@@ -44,18 +48,38 @@ async fn signed_in(route: Route, req: Request, env: &Env, now_ms: i64, obs: &mut
     };
     obs.org = Some(who.org.clone());
     tenancy::check_role(route.name, &who)?;
-    match (route.name.runs_agent(), &route.chat) {
-        (true, Some(chat)) => tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?,
-        _ => tenancy::check_org(&db, env, &who, now_ms).await?,
-    }
+    let period = match (route.name.runs_agent(), &route.chat) {
+        (true, Some(chat)) => Some(tenancy::check_agent_work(&db, env, &who, chat, now_ms).await?),
+        _ => {
+            tenancy::check_org(&db, env, &who, now_ms).await?;
+            None
+        }
+    };
     if let Some(path) = workspace_path(&route) {
         let body_type = if route.name == RouteName::ImportLeads { "text/csv" } else { "application/json" };
         return leads::forward(&who, req, env, &path, body_type, obs).await;
     }
+    if let (RouteName::PostMessage, Some(chat), Some(period)) = (route.name, &route.chat, period) {
+        let response = messages::post(&who, chat, req, env, &obs.trace).await?;
+        // Only a newly stored message counts (a retried client id answers 200).
+        if response.status_code() == 201 {
+            obs.after = Some(count_message(db, who.org, period, now_ms));
+        }
+        return Ok(response);
+    }
     member_route(route, req, env, &db, &who, now_ms, obs).await
 }
 
-async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Database, who: &Identity, now_ms: i64, obs: &mut Observed) -> Result<Response, ApiError> {
+/// Counts a stored message in the org's usage, after the response.
+fn count_message(db: D1Database, org: OrgId, period: Period, now_ms: i64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        if let Err(e) = tenancy_store::usage::add_message(&db, &org, &period, now_ms).await {
+            worker::console_error!("usage not recorded for a message: {e}");
+        }
+    })
+}
+
+async fn member_route(route: Route, req: Request, env: &Env, db: &D1Database, who: &Identity, now_ms: i64, obs: &mut Observed) -> Result<Response, ApiError> {
     let trace = &obs.trace;
     match (route.name, route.chat.clone(), route.secret.clone()) {
         (RouteName::Me, _, _) => org::me(who),
@@ -68,16 +92,6 @@ async fn member_route(route: Route, req: Request, env: &Env, db: &worker::D1Data
         (RouteName::CreateChat, _, _) => chats::create(who, req, env).await,
         (RouteName::GetChat, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/meta").await,
         (RouteName::ListMessages, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/messages").await,
-        (RouteName::PostMessage, Some(chat), _) => {
-            let response = messages::post(who, &chat, req, env, trace).await?;
-            // Only a newly stored message counts (a retried client id answers 200).
-            if response.status_code() == 201 {
-                if let Err(e) = tenancy_store::usage::add_message(db, &who.org, now_ms).await {
-                    worker::console_error!("usage not recorded for a message: {e}");
-                }
-            }
-            Ok(response)
-        }
         (RouteName::ListTurns, Some(chat), _) => messages::forward(who, &chat, req, env, trace, "/turns").await,
         (RouteName::SocketTicket, Some(chat), _) => tickets::issue(db, who, &chat, now_ms).await,
         (RouteName::ChatSocket, Some(chat), _) => messages::socket(who, &chat, req, env, trace).await,

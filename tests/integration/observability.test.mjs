@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack } from "../support/stack.mjs";
+import { startStack, stackWrangler } from "../support/stack.mjs";
 import { call, createChat, eventually, settledTurn } from "../support/client.mjs";
 import { mintToken } from "../support/identity.mjs";
 import { startFakeOpenAI, behave } from "../support/fake_openai.mjs";
@@ -210,7 +210,9 @@ test("the API rate limits answer 429 rate_limited with Retry-After, per user the
     const bob = await mintToken({ user_id: "user_rate_bob", role: "member" });
     const statuses = [];
     let refused;
+    let aliceCalls = 0;
     for (let i = 0; i < 7; i++) {
+      aliceCalls++;
       const res = await call(limited, "GET", "/v1/me", { token: alice });
       statuses.push(res.status);
       if (res.status === 429) refused = res;
@@ -220,6 +222,7 @@ test("the API rate limits answer 429 rate_limited with Retry-After, per user the
     if (!refused) {
       // The minute turned during the burst: go again, now well inside a window.
       for (let i = 0; i < 6 && !refused; i++) {
+        aliceCalls++;
         const res = await call(limited, "GET", "/v1/me", { token: alice });
         if (res.status === 429) refused = res;
       }
@@ -249,6 +252,14 @@ test("the API rate limits answer 429 rate_limited with Retry-After, per user the
       assert.ok(["org", "user"].includes(orgRefusal.json.error.scope));
       assert.ok(orgRefusal.headers.get("retry-after"));
     }
+
+    // The counts are written behind the responses, in a batch: with no further request they
+    // reach D1 within the flush delay, every one of alice's calls (refused ones included).
+    const stored = () => {
+      const out = stackWrangler(limited, ["d1", "execute", "DB", "--json", "--command", "SELECT COALESCE(SUM(count), 0) AS n FROM rate_windows WHERE bucket = 'api:user:user_rate_alice'"]);
+      return JSON.parse(out)[0].results[0].n;
+    };
+    await eventually(() => stored() === aliceCalls, 10_000, `alice's ${aliceCalls} calls in D1`);
   } finally {
     await limited.stop();
   }

@@ -1,10 +1,15 @@
 // The same two compiled workers and bindings as wrangler.toml, started with Miniflare's API
 // directly: no wrangler proxy in front and no devtools inspector, which would otherwise cost
 // Worker-to-Durable-Object calls most of their throughput. Used by the benchmarks, so they
-// measure Parley rather than the dev tooling.
+// measure Parley rather than the dev tooling:
+// - `url` is the orchestrator's own socket in workerd (`unsafeDirectSockets`), as production
+//   traffic reaches the worker, without Miniflare's development entry router in front;
+//   `entryUrl` is the router, for comparison;
+// - the workers' log lines go to `logFile` (one JSON object per line) instead of being
+//   pretty-printed by the load generator's own Node process.
 
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { readFileSync, readdirSync, mkdtempSync } from "node:fs";
+import { readFileSync, readdirSync, mkdtempSync, createWriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT, freePort } from "./stack.mjs";
@@ -25,12 +30,15 @@ function modulesOf(dir) {
 
 export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {}) {
   const persist = mkdtempSync(path.join(tmpdir(), "parley-mf-"));
+  const logFile = path.join(persist, "worker-logs.ndjson");
+  const logs = createWriteStream(logFile);
   const port = await freePort();
   const vars = await authVars();
   const mf = new Miniflare(convertV4MiniflareOptions({
     host: "127.0.0.1",
     port,
     defaultPersistRoot: persist,
+    handleStructuredLogs: (log) => logs.write(`${JSON.stringify(log)}\n`),
     workers: [
       {
         name: "parley",
@@ -40,6 +48,7 @@ export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {
         d1Databases: { DB: "parley" },
         r2Buckets: { BACKUPS: "parley-backups" },
         serviceBindings: { AGENTS: "parley-agents" },
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         // The benchmarks measure the platform, not the API rate limiter: its limits are raised.
         bindings: { ...vars, RATE_LIMIT_USER: "1000000", RATE_LIMIT_ORG: "1000000" },
       },
@@ -69,12 +78,17 @@ export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {
       },
     ],
   }));
-  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const entryUrl = (await mf.ready).toString().replace(/\/$/, "");
+  const url = (await mf.unsafeGetDirectURL("parley")).toString().replace(/\/$/, "");
   const db = await mf.getD1Database("DB");
   const migrations = readdirSync(path.join(ROOT, "d1_migrations")).filter((f) => f.endsWith(".sql")).sort();
   for (const file of [...migrations.map((f) => path.join(ROOT, "d1_migrations", f)), path.join(ROOT, "xtask/sql/dev_seed.sql"), ...seedFiles.map((f) => path.join(ROOT, f))]) {
     const statements = readFileSync(file, "utf8").split(/;\s*$/m).map((s) => s.replace(/^\s*--.*$/gm, "").trim()).filter(Boolean);
     for (const sql of statements) await db.prepare(sql).run();
   }
-  return { url, port, mf, token: await mintToken(), stop: () => mf.dispose() };
+  const stop = async () => {
+    await mf.dispose();
+    logs.end();
+  };
+  return { url, entryUrl, logFile, port: Number(new URL(url).port), mf, token: await mintToken(), stop };
 }

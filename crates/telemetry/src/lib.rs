@@ -6,10 +6,13 @@
 //!   so no message body or secret value has a way into a log line.
 //! - [`metrics`]: the metric families, the increments a request or turn adds, and their
 //!   rendering in the Prometheus text exposition format.
+//! - [`write_behind`]: an isolate's unwritten metric and rate-limit counts, written in batches
+//!   after the responses instead of one D1 write per request.
 
 pub mod log;
 pub mod metrics;
 pub mod trace;
+pub mod write_behind;
 
 pub use log::{Level, LogLine};
 pub use trace::{TraceId, TRACE_HEADER};

@@ -11,6 +11,7 @@ pub mod rate;
 pub mod security_events;
 pub mod secrets;
 pub mod usage;
+pub mod write_behind;
 
 use domain::ApiError;
 use wasm_bindgen::JsValue;

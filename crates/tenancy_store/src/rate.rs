@@ -25,10 +25,14 @@ pub async fn take(db: &D1Database, org: &OrgId, bucket: &str, window_ms: i64, li
     Ok(row.is_some_and(|r| r.count <= limit))
 }
 
-/// The D1 statement that counts one API request in a scope's current window and returns the
-/// window's count as `n`; the tenant gate adds it to the batch it runs anyway.
-pub const COUNT_API_REQUEST_SQL: &str = "INSERT INTO rate_windows (org_id, bucket, window, count) VALUES (?1, ?2, ?3, 1) \
-     ON CONFLICT (org_id, bucket, window) DO UPDATE SET count = count + 1 RETURNING count AS n";
+/// The D1 statement that reads a scope's stored count of API requests in a window as `n`; the
+/// tenant gate adds it to the batch it runs anyway and adds what its isolate has not written
+/// yet (`telemetry::write_behind`).
+pub const API_REQUESTS_SQL: &str = "SELECT COALESCE(SUM(count), 0) AS n FROM rate_windows WHERE org_id = ?1 AND bucket = ?2 AND window = ?3";
+
+/// The D1 statement that adds `?4` requests to a window (written behind the responses).
+pub const ADD_API_REQUESTS_SQL: &str = "INSERT INTO rate_windows (org_id, bucket, window, count) VALUES (?1, ?2, ?3, ?4) \
+     ON CONFLICT (org_id, bucket, window) DO UPDATE SET count = count + excluded.count";
 
 /// The bucket of a user's API requests.
 pub fn user_bucket(user_id: &str) -> String {

@@ -2,7 +2,7 @@
 //! and per UTC day (messages, for the daily quota). Counters only ever grow, by
 //! `INSERT ... ON CONFLICT DO UPDATE` so concurrent writers add up instead of overwriting.
 
-use crate::{first, int, run, text};
+use crate::{first, int, run, stmt, text, unavailable};
 use billing::{usage_period, utc_day, Period};
 use domain::ids::OrgId;
 use domain::ApiError;
@@ -52,28 +52,31 @@ pub struct Increment {
     pub cost_micros: i64,
 }
 
+const ADD_SQL: &str = "INSERT INTO usage_periods (org_id, period_start, period_end, messages, tokens_in, tokens_out, tool_calls, cost_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+     ON CONFLICT (org_id, period_start) DO UPDATE SET messages = messages + excluded.messages, tokens_in = tokens_in + excluded.tokens_in, \
+     tokens_out = tokens_out + excluded.tokens_out, tool_calls = tool_calls + excluded.tool_calls, cost_micros = cost_micros + excluded.cost_micros";
+
 /// Adds to the period's counters.
 pub async fn add(db: &D1Database, org: &OrgId, period: &Period, by: Increment) -> Result<(), ApiError> {
     run(
         db,
-        "INSERT INTO usage_periods (org_id, period_start, period_end, messages, tokens_in, tokens_out, tool_calls, cost_micros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-         ON CONFLICT (org_id, period_start) DO UPDATE SET messages = messages + excluded.messages, tokens_in = tokens_in + excluded.tokens_in, \
-         tokens_out = tokens_out + excluded.tokens_out, tool_calls = tool_calls + excluded.tool_calls, cost_micros = cost_micros + excluded.cost_micros",
+        ADD_SQL,
         &[text(org.as_str()), int(period.start_ms), int(period.end_ms), int(by.messages), int(by.tokens.0), int(by.tokens.1), int(by.tool_calls), int(by.cost_micros)],
     )
     .await
 }
 
-/// Counts one accepted user message: in the period and in today's counter.
-pub async fn add_message(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<(), ApiError> {
-    let period = current_period(db, org, now_ms).await?;
-    add(db, org, &period, Increment { messages: 1, ..Default::default() }).await?;
-    run(
-        db,
-        "INSERT INTO usage_days (org_id, day, messages) VALUES (?1, ?2, 1) ON CONFLICT (org_id, day) DO UPDATE SET messages = messages + 1",
-        &[text(org.as_str()), text(&utc_day(now_ms))],
-    )
+/// Counts one accepted user message in `period` (the tenant gate already knows it) and in
+/// today's counter, in one batch.
+pub async fn add_message(db: &D1Database, org: &OrgId, period: &Period, now_ms: i64) -> Result<(), ApiError> {
+    let o = text(org.as_str());
+    db.batch(vec![
+        stmt(db, ADD_SQL, &[o.clone(), int(period.start_ms), int(period.end_ms), int(1), int(0), int(0), int(0), int(0)])?,
+        stmt(db, "INSERT INTO usage_days (org_id, day, messages) VALUES (?1, ?2, 1) ON CONFLICT (org_id, day) DO UPDATE SET messages = messages + 1", &[o, text(&utc_day(now_ms))])?,
+    ])
     .await
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 /// Records what a turn used (tokens, tool calls, cost).
