@@ -4,7 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack } from "../support/stack.mjs";
 import { startFakeOpenAI, behave } from "../support/fake_openai.mjs";
-import { call, createChat, eventually, settledTurn } from "../support/client.mjs";
+import { call, createChat, eventually, openSocket, settledTurn } from "../support/client.mjs";
 import { mintToken } from "../support/identity.mjs";
 import { provisionOrg, uid } from "../support/webhooks.mjs";
 
@@ -58,6 +58,7 @@ test("budget tiers: GREEN uses the primary model, YELLOW and RED the cheaper one
 
 test("rolling summaries: old messages fold into a versioned summary, and pinned facts stay in every context", async () => {
   const chat = await createChat(stack);
+  const watcher = await openSocket(stack, chat);
   await turn(stack, chat, "Hi, my name is Dana Scully and I run procurement.");
   // Ten messages stay verbatim; past 4 more, the alarm folds the older ones into a summary.
   const isSummary = (r) => r.body.messages[0].content.includes("rolling summary");
@@ -68,6 +69,10 @@ test("rolling summaries: old messages fold into a versioned summary, and pinned 
   assert.equal(summaryCall.body.model, "fake-small", "summaries use the cheaper model");
   assert.equal(summaryCall.body.tools, undefined, "summaries offer no tools");
   await turn(stack, chat, "What was my name again?");
+  // A summary is internal work, not a reply: its text never streams to the chat's clients.
+  const shown = watcher.events.filter((e) => e.type === "delta").map((e) => e.turn_id);
+  assert.ok(shown.length > 0 && shown.every((id) => id.startsWith("turn_")), `deltas shown: ${[...new Set(shown)]}`);
+  watcher.close();
   const last = fake.requests.filter((r) => !isSummary(r)).at(-1).body.messages;
   const system = last.filter((m) => m.role === "system").map((m) => m.content).join("\n");
   assert.match(system, /Conversation so far \(summary v\d+\)/);

@@ -1,6 +1,6 @@
-//! One model call: the agents worker's event stream followed to its end. Deltas are broadcast
-//! as they arrive; the call ends with a final reply, the tool calls the model asked for, or a
-//! failure.
+//! One model call: the agents worker's event stream followed to its end. A turn's deltas are
+//! broadcast as they arrive (a summary's are not: it is not a reply); the call ends with a
+//! final reply, the tool calls the model asked for, or a failure.
 
 use super::{sockets, ChatController};
 use domain::agent_protocol::{AgentEvent, TurnRequest, TURN_PATH};
@@ -32,8 +32,18 @@ pub(super) fn failure(code: &'static str, message: impl Into<String>) -> Failure
     Failure { code, message: message.into() }
 }
 
-#[derive(Default)]
+/// Who sees a model call's text as it streams.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Audience {
+    /// A turn's reply: every delta goes to the chat's clients and into the partial reply that
+    /// a client connecting mid-turn is given.
+    Clients,
+    /// Internal work (a rolling summary): nothing is shown while it streams.
+    Nobody,
+}
+
 struct StreamState {
+    audience: Audience,
     tokens: (i64, i64),
     calls: Vec<(String, String, String)>,
 }
@@ -41,8 +51,8 @@ struct StreamState {
 impl ChatController {
     /// Calls the agents worker and follows its event stream to the end. Returns the outcome
     /// and the tokens the call used (also on failure, when the provider reported them).
-    pub(super) async fn call_agent(&self, request: &TurnRequest) -> (std::result::Result<ModelOutcome, Failure>, (i64, i64)) {
-        let mut state = StreamState::default();
+    pub(super) async fn call_agent(&self, request: &TurnRequest, audience: Audience) -> (std::result::Result<ModelOutcome, Failure>, (i64, i64)) {
+        let mut state = StreamState { audience, tokens: (0, 0), calls: Vec::new() };
         let outcome = self.follow_agent(request, &mut state).await;
         (outcome, state.tokens)
     }
@@ -89,6 +99,7 @@ impl ChatController {
     /// Applies one agent event; returns the outcome when the event is terminal.
     fn on_agent_event(&self, turn_id: &str, state: &mut StreamState, event: AgentEvent) -> Option<std::result::Result<ModelOutcome, Failure>> {
         match event {
+            AgentEvent::Delta { .. } if state.audience == Audience::Nobody => None,
             AgentEvent::Delta { text } => {
                 let index = {
                     let mut partial = self.partial.borrow_mut();

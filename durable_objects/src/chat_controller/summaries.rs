@@ -4,7 +4,7 @@
 //! Pinned facts (the contact's name, an opt-out, a promised follow-up) are extracted by rule
 //! and carried forward, so the context never loses them.
 
-use super::model_call::ModelOutcome;
+use super::model_call::{Audience, ModelOutcome};
 use super::{steps, store, ChatController};
 use domain::agent_protocol::TurnRequest;
 use domain::summary::{apply_summary, extract_pinned, needs_summary, summary_request};
@@ -44,7 +44,7 @@ impl ChatController {
             use_tools: false,
             context: None,
         };
-        let (outcome, _) = self.call_agent(&turn).await;
+        let (outcome, _) = self.call_agent(&turn, Audience::Nobody).await;
         let text = match outcome {
             Ok(ModelOutcome::Reply { content, .. }) => content,
             Ok(ModelOutcome::ToolCalls { .. }) => return Ok(()),

@@ -3,7 +3,7 @@
 //! Each step is stored as it happens, so a turn interrupted by eviction continues from its
 //! steps on the next wake (and a tool that was mid-call is never called again).
 
-use super::model_call::{failure, Failure, ModelOutcome};
+use super::model_call::{failure, Audience, Failure, ModelOutcome};
 use super::{sockets, steps, store, ChatController};
 use domain::agent_protocol::{TurnRequest, TurnSecret};
 use domain::budget::{call_cost_micros, configured_prices, routing, tier, ModelChoice, ModelPrice, Tier};
@@ -243,7 +243,7 @@ impl ChatController {
                 NextAction::AskModel => {
                     let request = self.request_for(run, &rows)?;
                     *self.partial.borrow_mut() = Some(PartialReply { turn_id: run.turn_id.clone(), deltas: 0, text: String::new() });
-                    let (outcome, tokens) = self.call_agent(&request).await;
+                    let (outcome, tokens) = self.call_agent(&request, Audience::Clients).await;
                     run.tokens = (run.tokens.0 + tokens.0, run.tokens.1 + tokens.1);
                     let model = match &outcome {
                         Ok(ModelOutcome::Reply { model, .. } | ModelOutcome::ToolCalls { model, .. }) => model.as_str(),
