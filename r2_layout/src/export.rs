@@ -1,26 +1,18 @@
 //! Turning a Durable Object's export into the parts of a snapshot.
 //!
 //! An object exports itself as NDJSON in one synchronous pass (so the rows are one consistent
-//! point in time): a header line, then one line per row.
-//!
-//! ```text
-//! {"snapshot":"parley","kind":"chat","schema_version":2}
-//! {"table":"messages","row":{"seq":1,...}}
-//! ```
+//! point in time): a header line, then one line per row ([`crate::snapshot`]).
 //!
 //! The rows are split, whole lines only, into parts of at most [`MAX_PART_BYTES`]; each part is
 //! checksummed. The header is not stored as a part: the manifest carries what it says.
 
 use crate::manifest::sha256_hex;
-use serde::Deserialize;
+use crate::snapshot::{Header, RowLine};
 use std::collections::BTreeMap;
 use thiserror::Error;
 
 /// A part holds at most this many bytes (a single longer row gets a part of its own).
 pub const MAX_PART_BYTES: usize = 1 << 20;
-
-/// How every export's first line starts.
-pub const HEADER_LINE_PREFIX: &str = "{\"snapshot\":\"parley\"";
 
 /// An export that cannot become a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -31,23 +23,6 @@ pub enum ExportError {
     WrongKind { expected: String, found: String },
     #[error("line {line} of the export is not a row: {reason}")]
     BadLine { line: usize, reason: String },
-}
-
-/// The export's first line.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Header {
-    pub snapshot: String,
-    pub kind: String,
-    pub schema_version: u32,
-}
-
-/// Only the table of a row line is needed to count it.
-#[derive(Deserialize)]
-pub(crate) struct RowLine {
-    pub table: String,
-    /// Never read here, but required: a line whose row is not an object is refused.
-    #[allow(dead_code)]
-    pub row: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One part, ready to upload.
@@ -67,16 +42,12 @@ pub struct SnapshotPlan {
     pub parts: Vec<PlannedPart>,
 }
 
-pub(crate) fn parse_header(line: &str) -> Option<Header> {
-    serde_json::from_str::<Header>(line).ok().filter(|h| h.snapshot == "parley")
-}
-
 /// Checks an export of a `kind` object and splits its rows into parts of at most
 /// `max_part_bytes` (at least one byte; a row longer than that gets a part alone). An export
 /// with no rows gives no parts.
 pub fn plan_snapshot(export: &str, kind: &str, max_part_bytes: usize) -> Result<SnapshotPlan, ExportError> {
     let mut lines = export.lines();
-    let header = lines.next().and_then(parse_header).ok_or(ExportError::MissingHeader)?;
+    let header = lines.next().and_then(Header::parse).ok_or(ExportError::MissingHeader)?;
     if header.kind != kind {
         return Err(ExportError::WrongKind { expected: kind.to_owned(), found: header.kind });
     }

@@ -1,7 +1,7 @@
 //! Checking a backup before anything is restored from it. A restore goes ahead only with a
 //! [`VerifiedSnapshot`]; everything else is a [`Refusal`] that names what is wrong.
 
-use crate::export::{RowLine, HEADER_LINE_PREFIX};
+use crate::snapshot::{Header, RowLine};
 use crate::keys::{timestamp, ObjectKind, SnapshotKey};
 use crate::manifest::{sha256_hex, Manifest, MANIFEST_FORMAT};
 use domain::ids::OrgId;
@@ -92,7 +92,8 @@ pub fn verify(manifest: Manifest, parts: &[Option<Vec<u8>>]) -> Result<VerifiedS
             return Err(Refusal::ChecksumMismatch { index: entry.index });
         }
     }
-    let mut export = format!("{HEADER_LINE_PREFIX},\"kind\":\"{}\",\"schema_version\":{}}}\n", manifest.kind, manifest.schema_version);
+    let mut export = Header::new(&manifest.kind, manifest.schema_version).line();
+    export.push('\n');
     let mut tables: BTreeMap<String, u64> = BTreeMap::new();
     for (entry, bytes) in manifest.parts.iter().zip(parts.iter().flatten()) {
         let text = std::str::from_utf8(bytes).map_err(|_| Refusal::CountMismatch(format!("part {} is not UTF-8", entry.index)))?;

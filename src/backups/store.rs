@@ -4,6 +4,7 @@ use super::object;
 use crate::error::unavailable;
 use domain::ids::OrgId;
 use domain::ApiError;
+use std::collections::BTreeMap;
 use r2_layout::{object_prefix, plan_snapshot, prune, sha256, timestamp, BackupId, Manifest, ObjectKind, PartEntry, SnapshotKey, SnapshotListing, Target, MANIFEST_FORMAT, MAX_PART_BYTES};
 use serde::Serialize;
 use worker::{Bucket, Env, Method};
@@ -73,36 +74,50 @@ pub struct SnapshotInfo {
     pub complete: bool,
 }
 
-/// Every snapshot of the object, oldest first.
-pub async fn list(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str) -> Result<Vec<SnapshotInfo>, ApiError> {
-    let prefix = object_prefix(org, kind, object_id);
-    let bucket = bucket(env)?;
-    let mut found: std::collections::BTreeMap<String, bool> = Default::default();
+/// Every key under the object's prefix, grouped by snapshot time stamp (oldest first): one
+/// listing serves both the snapshot list and pruning.
+async fn keys_by_snapshot(bucket: &Bucket, prefix: &str) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut request = bucket.list().prefix(prefix.clone()).limit(1000);
+        let mut request = bucket.list().prefix(prefix.to_owned()).limit(1000);
         if let Some(c) = cursor.take() {
             request = request.cursor(c);
         }
         let page = request.execute().await.map_err(|e| unavailable("r2", e))?;
         for object in page.objects() {
             let key = object.key();
-            let Some((stamp, rest)) = key.strip_prefix(&prefix).and_then(|r| r.split_once('/')) else { continue };
-            let complete = found.entry(stamp.to_owned()).or_insert(false);
-            *complete |= rest == "manifest.json";
+            let Some((stamp, _)) = key.strip_prefix(prefix).and_then(|r| r.split_once('/')) else { continue };
+            found.entry(stamp.to_owned()).or_default().push(key.clone());
         }
         match (page.truncated(), page.cursor()) {
             (true, Some(c)) => cursor = Some(c),
             _ => break,
         }
     }
-    Ok(found
-        .into_iter()
-        .filter_map(|(stamp, complete)| {
+    Ok(found)
+}
+
+fn is_manifest(key: &str) -> bool {
+    key.ends_with("/manifest.json")
+}
+
+/// The snapshots in a listing (`keys_by_snapshot`), oldest first.
+fn snapshots(kind: ObjectKind, object_id: &str, found: &BTreeMap<String, Vec<String>>) -> Vec<SnapshotInfo> {
+    found
+        .iter()
+        .filter_map(|(stamp, keys)| {
             let id = BackupId::parse(&format!("{}.{object_id}.{stamp}", kind.as_str()))?;
-            Some(SnapshotInfo { id: id.as_string(), kind: kind.as_str(), object_id: object_id.to_owned(), taken_at: stamp, taken_at_ms: id.taken_at_ms, complete })
+            let complete = keys.iter().any(|k| is_manifest(k));
+            Some(SnapshotInfo { id: id.as_string(), kind: kind.as_str(), object_id: object_id.to_owned(), taken_at: stamp.clone(), taken_at_ms: id.taken_at_ms, complete })
         })
-        .collect())
+        .collect()
+}
+
+/// Every snapshot of the object, oldest first.
+pub async fn list(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str) -> Result<Vec<SnapshotInfo>, ApiError> {
+    let found = keys_by_snapshot(&bucket(env)?, &object_prefix(org, kind, object_id)).await?;
+    Ok(snapshots(kind, object_id, &found))
 }
 
 async fn get_bytes(bucket: &Bucket, key: &str) -> Result<Option<Vec<u8>>, ApiError> {
@@ -174,19 +189,21 @@ fn keep(env: &Env) -> usize {
     crate::config::setting(env, "BACKUP_KEEP").and_then(|v| v.parse::<usize>().ok()).filter(|n| (1..=1000).contains(n)).unwrap_or(DEFAULT_KEEP)
 }
 
-/// Deletes the object's snapshots that retention no longer keeps (see `r2_layout::prune`).
+/// Deletes the object's snapshots that retention no longer keeps (see `r2_layout::prune`),
+/// from one listing of the object's keys.
 async fn prune_object(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64) -> Result<(), ApiError> {
-    let listed = list(env, org, kind, object_id).await?;
-    let listing: Vec<SnapshotListing> = listed.iter().map(|s| SnapshotListing { taken_at_ms: s.taken_at_ms, complete: s.complete }).collect();
     let bucket = bucket(env)?;
+    let mut found = keys_by_snapshot(&bucket, &object_prefix(org, kind, object_id)).await?;
+    let listing: Vec<SnapshotListing> = snapshots(kind, object_id, &found).iter().map(|s| SnapshotListing { taken_at_ms: s.taken_at_ms, complete: s.complete }).collect();
     for taken_at_ms in prune(&listing, keep(env), now_ms) {
-        let prefix = format!("{}/", key_for(org, kind, object_id, taken_at_ms)?.prefix());
-        let page = bucket.list().prefix(prefix).limit(1000).execute().await.map_err(|e| unavailable("r2", e))?;
+        let Some(keys) = found.remove(&timestamp(taken_at_ms)) else { continue };
         // The manifest goes first, so a half-deleted snapshot is never mistaken for a whole one.
-        let mut keys: Vec<String> = page.objects().iter().map(|o| o.key()).collect();
-        keys.sort_by_key(|k| !k.ends_with("/manifest.json"));
-        for key in keys {
-            bucket.delete(key).await.map_err(|e| unavailable("r2", e))?;
+        let (manifests, parts): (Vec<String>, Vec<String>) = keys.into_iter().partition(|k| is_manifest(k));
+        for batch in [manifests, parts] {
+            // R2 deletes up to 1,000 keys in one call.
+            for chunk in batch.chunks(1000).filter(|c| !c.is_empty()) {
+                bucket.delete_multiple(chunk.to_vec()).await.map_err(|e| unavailable("r2", e))?;
+            }
         }
     }
     Ok(())

@@ -158,6 +158,19 @@ test("corrupt, partial and mismatched backups are refused with their reason and 
   const misplacedId = `chat.${chat}.${misplaced.taken_at}`;
   for (const p of otherSnapshot.manifest.parts) r2Put(`backups/org_demo/chat/${chat}/${misplaced.taken_at}/parts/${String(p.index).padStart(5, "0")}.ndjson`, r2Get(p.key));
   r2Put(`backups/org_demo/chat/${chat}/${misplaced.taken_at}/manifest.json`, Buffer.from(JSON.stringify(otherSnapshot.manifest)));
+  // The other chat's rows under a manifest rewritten for this chat, checksums and all: only the
+  // object, reading the rows' own identity, can tell.
+  const foreignAt = "20300102T000000000Z";
+  const foreignPart = (i) => `backups/org_demo/chat/${chat}/${foreignAt}/parts/${String(i).padStart(5, "0")}.ndjson`;
+  const foreign = {
+    ...otherSnapshot.manifest,
+    object_id: chat,
+    taken_at: foreignAt,
+    taken_at_ms: Date.UTC(2030, 0, 2),
+    parts: otherSnapshot.manifest.parts.map((p) => ({ ...p, key: foreignPart(p.index) })),
+  };
+  for (const p of otherSnapshot.manifest.parts) r2Put(foreignPart(p.index), r2Get(p.key));
+  r2Put(`backups/org_demo/chat/${chat}/${foreignAt}/manifest.json`, Buffer.from(JSON.stringify(foreign)));
   await stack.restart();
 
   const cases = [
@@ -166,11 +179,13 @@ test("corrupt, partial and mismatched backups are refused with their reason and 
     [noPart.id, "backup_incomplete"],
     [newer.id, "backup_mismatch"],
     [misplacedId, "backup_mismatch"],
+    [`chat.${chat}.${foreignAt}`, "backup_mismatch", /`chat_id` names another object/],
   ];
-  for (const [id, code] of cases) {
+  for (const [id, code, reason] of cases) {
     const res = await call(stack, "POST", `/v1/backups/${id}/restore`);
     assert.equal(res.status, 422, `${id}: ${res.text}`);
     assert.equal(res.json.error.code, code, id);
+    if (reason) assert.match(res.json.error.message, reason);
     assert.ok(res.json.error.message.length > 10, "with a reason");
     assert.deepEqual(await allMessages(stack, chat), untouched, `${code}: the chat is untouched`);
   }

@@ -59,6 +59,22 @@ test("follow-up settings are validated all or nothing and shown on leads", async
   assert.equal(listed.next_followup_at, l.next_followup_at);
 });
 
+test("a cadence change moves the follow-ups already waiting, from the lead's creation or last message", async () => {
+  const l = await lead("Cadence Change");
+  assert.equal(l.next_followup_at, l.created_at + 500_000, "the current settings: 500 hours (seconds here)");
+  await settings({ followup_intervals_hours: [700] });
+  assert.equal((await get(l.id)).next_followup_at, l.created_at + 700_000, "one new interval after creation");
+  const entries = (await call(stack, "GET", "/v1/audit?action=followups.rescheduled&limit=500")).json.entries;
+  assert.ok(entries.length >= 1 && JSON.parse(entries.at(-1).detail).leads >= 1, JSON.stringify(entries));
+  const other = await settings({ mode: "DRAFT_ONLY" });
+  assert.equal(other.followup_intervals_hours[0], 700);
+  assert.equal((await get(l.id)).next_followup_at, l.created_at + 700_000, "other settings leave follow-ups alone");
+  await settings({ followup_max_steps: 0 });
+  assert.equal((await get(l.id)).next_followup_at, null, "no steps: no follow-up");
+  await settings({ followup_max_steps: 2, followup_intervals_hours: [500] });
+  assert.equal((await get(l.id)).next_followup_at, null, "a lead with nothing waiting is not revived");
+});
+
 test("DRAFT_ONLY: a due follow-up becomes exactly one draft, decided by the policy as the agent", async () => {
   await settings({ mode: "DRAFT_ONLY", sunday_hold: false, followup_preset: "standard", followup_intervals_hours: [2], followup_max_steps: 1 });
   const l = await lead("Ada Drafted");

@@ -12,7 +12,6 @@
 //! visible until the shell reports the write settled, so they are never missing in between.
 
 use crate::metrics::Increment;
-use std::collections::BTreeMap;
 
 /// How long after the first unwritten increment a flush is written.
 pub const FLUSH_DELAY_MS: u64 = 1_000;
@@ -67,13 +66,45 @@ pub enum Schedule {
 type MetricKey = (String, String, String);
 type RateKey = (String, String, i64);
 
+/// A few hundred counters at most, kept in insertion order: a vector searched in place costs
+/// far less wasm than an ordered map (this runs in the orchestrator, at its size budget).
+#[derive(Debug)]
+struct Counters<K>(Vec<(K, i64)>);
+
+impl<K> Default for Counters<K> {
+    fn default() -> Self {
+        Counters(Vec::new())
+    }
+}
+
+impl<K: PartialEq> Counters<K> {
+    fn add(&mut self, key: K, n: i64) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v += n,
+            None => self.0.push((key, n)),
+        }
+    }
+
+    fn get(&self, key: &K) -> i64 {
+        self.0.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn take(&mut self) -> Vec<(K, i64)> {
+        std::mem::take(&mut self.0)
+    }
+}
+
 /// One isolate's unwritten counts.
 #[derive(Debug, Default)]
 pub struct WriteBehind {
-    metrics: BTreeMap<MetricKey, i64>,
-    rates: BTreeMap<RateKey, i64>,
+    metrics: Counters<MetricKey>,
+    rates: Counters<RateKey>,
     /// Rate counts taken by a flush whose write has not settled yet.
-    in_flight: BTreeMap<RateKey, i64>,
+    in_flight: Counters<RateKey>,
     /// When the pending flush was scheduled.
     scheduled_at_ms: Option<i64>,
 }
@@ -86,19 +117,19 @@ impl WriteBehind {
     /// Adds `increments` to `org`'s series.
     pub fn add_metrics(&mut self, org: &str, increments: &[Increment]) {
         for i in increments {
-            *self.metrics.entry((org.to_owned(), i.name.clone(), i.labels.clone())).or_insert(0) += i.value;
+            self.metrics.add((org.to_owned(), i.name.clone(), i.labels.clone()), i.value);
         }
     }
 
     /// Counts one request in `org`'s `bucket` for `window`.
     pub fn add_rate(&mut self, org: &str, bucket: &str, window: i64) {
-        *self.rates.entry((org.to_owned(), bucket.to_owned(), window)).or_insert(0) += 1;
+        self.rates.add((org.to_owned(), bucket.to_owned(), window), 1);
     }
 
     /// Requests counted in this window by this isolate that D1 does not hold yet.
     pub fn unwritten_rate(&self, org: &str, bucket: &str, window: i64) -> i64 {
         let key = (org.to_owned(), bucket.to_owned(), window);
-        self.rates.get(&key).copied().unwrap_or(0) + self.in_flight.get(&key).copied().unwrap_or(0)
+        self.rates.get(&key) + self.in_flight.get(&key)
     }
 
     fn pending(&self) -> usize {
@@ -126,14 +157,16 @@ impl WriteBehind {
     /// [`Self::unwritten_rate`] until [`Self::settled`].
     pub fn take(&mut self) -> Flush {
         self.scheduled_at_ms = None;
-        let metrics = std::mem::take(&mut self.metrics)
+        let metrics = self
+            .metrics
+            .take()
             .into_iter()
             .filter(|(_, v)| *v != 0)
             .map(|((org, name, labels), value)| (org, Increment { name, labels, value }))
             .collect();
-        let rates = std::mem::take(&mut self.rates);
+        let rates = self.rates.take();
         for (key, n) in &rates {
-            *self.in_flight.entry(key.clone()).or_insert(0) += n;
+            self.in_flight.add(key.clone(), *n);
         }
         let rates = rates.into_iter().map(|((org, bucket, window), count)| RateCount { org, bucket, window, count }).collect();
         Flush { metrics, rates }
@@ -143,14 +176,9 @@ impl WriteBehind {
     /// set. A failed write loses them, as a lost isolate would; the limits are for cost control.
     pub fn settled(&mut self, flush: &Flush) {
         for r in &flush.rates {
-            let key = (r.org.clone(), r.bucket.clone(), r.window);
-            if let Some(n) = self.in_flight.get_mut(&key) {
-                *n -= r.count;
-                if *n <= 0 {
-                    self.in_flight.remove(&key);
-                }
-            }
+            self.in_flight.add((r.org.clone(), r.bucket.clone(), r.window), -r.count);
         }
+        self.in_flight.0.retain(|(_, n)| *n > 0);
     }
 }
 

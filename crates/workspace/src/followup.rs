@@ -218,6 +218,22 @@ pub fn on_created(c: &Cadence, now: i64) -> FollowupState {
     next(c, &fresh, FollowupState::default(), Event::Outbound, now)
 }
 
+/// A lead's follow-up state once the org's cadence has changed. A follow-up still waiting is
+/// due one new interval after `anchor` (the lead's latest message from us, else its creation),
+/// or at `now` when that has passed, so a faster cadence catches up at once and a slower one
+/// waits longer; a lead whose step is past the new number of steps gets none. A lead with no
+/// follow-up waiting (paused by a reply, stopped, or done) is left as it is: a reply or a new
+/// message moves it on as before.
+pub fn reschedule(c: &Cadence, facts: &LeadFacts, state: FollowupState, anchor: i64, now: i64) -> FollowupState {
+    if state.next_at.is_none() {
+        return state;
+    }
+    if stop_reason(facts).is_some() || state.step >= u32::from(c.config.max_steps) {
+        return FollowupState { step: state.step, next_at: None };
+    }
+    FollowupState { step: state.step, next_at: Some(anchor.saturating_add(c.interval_ms(state.step)).max(now)) }
+}
+
 /// The idempotency key of a lead's follow-up step.
 pub fn followup_key(lead_id: &str, step: u32) -> String {
     format!("followup:{lead_id}:{step}")

@@ -13,6 +13,7 @@ use policy::{decide, Origin, SendRequest, Verdict};
 use runtime_support::random;
 use workspace::lead::{LeadFilter, NewLead};
 use workspace::send::{verdict_parts, DecisionView, NewSend};
+use workspace::followup;
 use workspace::settings;
 use worker::*;
 use worker::SqlStorage;
@@ -37,10 +38,28 @@ impl Workspace {
         }
         let (sql, view, now) = (self.state.storage().sql(), settings::to_json(&next), Self::now());
         let stored = view.clone();
-        transaction(&self.state.storage(), move || {
+        // A new cadence applies to follow-ups already waiting, in the same transaction.
+        let cadence = (current.followup != next.followup).then(|| self.cadence(&next));
+        let moved = transaction(&self.state.storage(), move || {
             meta_set(&sql, "settings", &stored.to_string())?;
-            audit_log::append(&sql, now, &who, "settings.changed", None, &stored)
+            audit_log::append(&sql, now, &who, "settings.changed", None, &stored)?;
+            let Some(cadence) = cadence else { return Ok(0) };
+            let mut moved = 0;
+            for lead in store::waiting_leads(&sql)? {
+                let after = followup::reschedule(&cadence, &lead.facts(), lead.followup(), lead.anchor, now);
+                if after != lead.followup() {
+                    store::set_followup(&sql, &lead.id, after, now)?;
+                    moved += 1;
+                }
+            }
+            if moved > 0 {
+                audit_log::append(&sql, now, &who, "followups.rescheduled", None, &serde_json::json!({ "leads": moved }))?;
+            }
+            Ok(moved)
         })?;
+        if moved > 0 {
+            self.arm().await?;
+        }
         json(200, &view)
     }
 

@@ -343,6 +343,40 @@ pub fn update_lead(sql: &SqlStorage, id: &str, p: &workspace::lead::LeadPatch, n
     Ok(())
 }
 
+/// A lead with a follow-up waiting, and when we last wrote to it (else when it was created):
+/// what `workspace::followup::reschedule` needs when the org's cadence changes.
+#[derive(Deserialize)]
+pub struct WaitingLead {
+    pub id: String,
+    stage: String,
+    opted_out: i64,
+    human_takeover: i64,
+    followup_step: i64,
+    next_followup_at: Option<i64>,
+    pub anchor: i64,
+}
+
+impl WaitingLead {
+    pub fn facts(&self) -> LeadFacts {
+        LeadFacts { stage: LeadStage::parse(&self.stage).unwrap_or(LeadStage::New), opted_out: self.opted_out != 0, human_takeover: self.human_takeover != 0 }
+    }
+
+    pub fn followup(&self) -> FollowupState {
+        FollowupState { step: u32::try_from(self.followup_step).unwrap_or(0), next_at: self.next_followup_at }
+    }
+}
+
+/// Every lead with a follow-up waiting.
+pub fn waiting_leads(sql: &SqlStorage) -> Result<Vec<WaitingLead>> {
+    sql.exec(
+        "SELECT id, stage, opted_out, human_takeover, followup_step, next_followup_at, \
+         COALESCE((SELECT MAX(at) FROM contact_events c WHERE c.lead_id = leads.id AND c.direction = 'outbound'), created_at) AS anchor \
+         FROM leads WHERE next_followup_at IS NOT NULL",
+        None,
+    )?
+    .to_array()
+}
+
 /// Stores a lead's follow-up state.
 pub fn set_followup(sql: &SqlStorage, id: &str, s: FollowupState, now: Millis) -> Result<()> {
     sql.exec("UPDATE leads SET followup_step = ?, next_followup_at = ?, updated_at = ? WHERE id = ?", vec![i64::from(s.step).into(), s.next_at.into(), now.into(), id.into()])?;

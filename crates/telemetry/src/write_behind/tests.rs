@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::BTreeMap;
 use proptest::prelude::*;
 
 fn inc(name: &str, labels: &str, value: i64) -> Increment {

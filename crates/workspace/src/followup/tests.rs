@@ -126,6 +126,32 @@ fn any_event() -> impl Strategy<Value = Event> {
     ]
 }
 
+#[test]
+fn a_cadence_change_moves_a_waiting_follow_up_to_the_new_interval_from_the_last_message() {
+    let standard = cadence(3);
+    let aggressive = Cadence { config: FollowupConfig { preset: Preset::Aggressive, ..standard.config.clone() }, hour_ms: HOUR_MS };
+    let sent_at = 1_000;
+    let waiting = next(&standard, &open_lead(), FollowupState::default(), Event::Outbound, sent_at);
+    assert_eq!(waiting.next_at, Some(sent_at + 48 * HOUR_MS));
+    let faster = reschedule(&aggressive, &open_lead(), waiting, sent_at, sent_at + HOUR_MS);
+    assert_eq!(faster, FollowupState { step: 0, next_at: Some(sent_at + 24 * HOUR_MS) });
+    let back = reschedule(&standard, &open_lead(), faster, sent_at, sent_at + HOUR_MS);
+    assert_eq!(back, waiting, "changing back restores the original time");
+    let late = reschedule(&aggressive, &open_lead(), waiting, sent_at, sent_at + 30 * HOUR_MS);
+    assert_eq!(late.next_at, Some(sent_at + 30 * HOUR_MS), "already past the new interval: due now");
+}
+
+#[test]
+fn a_cadence_change_stops_leads_past_the_new_step_count_and_leaves_idle_leads_alone() {
+    let at_step_two = FollowupState { step: 2, next_at: Some(50) };
+    assert_eq!(reschedule(&cadence(2), &open_lead(), at_step_two, 0, 10), FollowupState { step: 2, next_at: None });
+    assert_eq!(reschedule(&cadence(0), &open_lead(), FollowupState { step: 0, next_at: Some(50) }, 0, 10).next_at, None, "0 steps turns them off");
+    let paused = FollowupState { step: 1, next_at: None };
+    assert_eq!(reschedule(&cadence(5), &open_lead(), paused, 0, 10), paused, "a paused lead stays paused");
+    let opted_out = LeadFacts { opted_out: true, ..open_lead() };
+    assert_eq!(reschedule(&cadence(3), &opted_out, FollowupState { step: 0, next_at: Some(50) }, 0, 10).next_at, None);
+}
+
 proptest! {
     /// Whatever happens, a scheduled follow-up is after the event that scheduled it, the step
     /// never goes back or past the maximum, and a stopped lead never has one.
@@ -153,6 +179,30 @@ proptest! {
                 prop_assert!(after.next_at.unwrap() - now == c.interval_ms(after.step));
             }
             state = after;
+        }
+    }
+
+    /// Rescheduling never moves the step, never schedules in the past, never revives a lead
+    /// with nothing waiting, and agrees with the cadence: a waiting lead is due exactly one new
+    /// interval after its last message unless that has passed.
+    #[test]
+    fn rescheduling_keeps_the_step_and_follows_the_new_interval(
+        step in 0u32..12, waiting in any::<bool>(), max_steps in 0u8..=10, preset in 0usize..3,
+        anchor in 0i64..10_000_000_000, elapsed in 0i64..2_000_000_000, stopped in any::<bool>(),
+    ) {
+        let presets = [Preset::Gentle, Preset::Standard, Preset::Aggressive];
+        let c = Cadence { config: FollowupConfig { preset: presets[preset], intervals_hours: None, max_steps }, hour_ms: HOUR_MS };
+        let facts = LeadFacts { opted_out: stopped, ..open_lead() };
+        let state = FollowupState { step, next_at: waiting.then_some(anchor + 1) };
+        let now = anchor + elapsed;
+        let after = reschedule(&c, &facts, state, anchor, now);
+        prop_assert_eq!(after.step, step);
+        match after.next_at {
+            None => prop_assert!(!waiting || stopped || step >= u32::from(max_steps)),
+            Some(at) => {
+                prop_assert!(waiting && !stopped && step < u32::from(max_steps));
+                prop_assert_eq!(at, (anchor + c.interval_ms(step)).max(now));
+            }
         }
     }
 }
