@@ -47,7 +47,9 @@ class Refused extends Error {
   }
 }
 
-function client(url, bearer) {
+/** The admin API at `url` as `bearer`: `(method, route, body) => { bytes, json() }`, throwing a
+ * `Refused` with the API's error code on anything but 2xx. */
+export function adminClient(url, bearer) {
   return async function api(method, route, body) {
     const res = await fetch(url + route, {
       method,
@@ -104,7 +106,7 @@ async function main(argv) {
   const args = [...argv];
   const url = (option(args, "--url", process.env.PARLEY_URL || "http://127.0.0.1:8787")).replace(/\/$/, "");
   const [command, ...rest] = args;
-  const api = client(url, await token(url));
+  const api = adminClient(url, await token(url));
   if (command === "list" && rest.length >= 1) {
     const [kind, objectId] = rest;
     const query = new URLSearchParams({ kind, ...(objectId ? { object_id: objectId } : {}) });

@@ -42,6 +42,20 @@ pub struct SnapshotPlan {
     pub parts: Vec<PlannedPart>,
 }
 
+impl SnapshotPlan {
+    /// The snapshot's content digest: the schema version, then every part's checksum. Exports
+    /// with the same rows give the same parts (the split depends only on the rows), so two
+    /// snapshots with one digest hold the same data.
+    pub fn digest(&self) -> String {
+        let mut text = format!("{}\n", self.schema_version);
+        for part in &self.parts {
+            text.push_str(&part.sha256);
+            text.push('\n');
+        }
+        sha256_hex(text.as_bytes())
+    }
+}
+
 /// Checks an export of a `kind` object and splits its rows into parts of at most
 /// `max_part_bytes` (at least one byte; a row longer than that gets a part alone). An export
 /// with no rows gives no parts.
@@ -97,6 +111,18 @@ mod tests {
         assert_eq!(plan.parts.len(), 2, "two 37-byte lines fit in 80 bytes, the third does not");
         assert_eq!(plan.parts[0].rows, 2);
         assert_eq!(plan.parts[0].sha256, sha256_hex(plan.parts[0].content.as_bytes()));
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_row_or_the_schema_version() {
+        let text = export(&[("messages", 1), ("turns", 3)]);
+        let plan = |t: &str| plan_snapshot(t, "chat", 80).unwrap();
+        assert_eq!(plan(&text).digest(), plan(&text).digest(), "the same rows, the same digest");
+        assert_ne!(plan(&text).digest(), plan(&export(&[("messages", 1), ("turns", 4)])).digest());
+        assert_ne!(plan(&text).digest(), plan(&export(&[("messages", 1)])).digest());
+        let newer = text.replace("\"schema_version\":2", "\"schema_version\":3");
+        assert_ne!(plan(&text).digest(), plan(&newer).digest());
+        assert_eq!(plan(&export(&[])).digest().len(), 64);
     }
 
     #[test]

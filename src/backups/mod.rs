@@ -10,5 +10,5 @@ mod object;
 mod scheduled;
 mod store;
 
-pub use scheduled::{record, run_scheduled};
+pub use scheduled::{record, run_scheduled, Attempt};
 pub use store::{list, read_manifest, read_part, restore, take};

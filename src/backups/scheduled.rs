@@ -1,6 +1,8 @@
 //! Scheduled backups, run from the orchestrator's cron trigger: every chat and every org's
-//! workspace gets a snapshot once per `BACKUP_INTERVAL_HOURS` (24 by default), a bounded batch
-//! per run, the longest-waiting first. Failures are recorded and retried on a later run.
+//! workspace gets a snapshot once per `BACKUP_INTERVAL_HOURS` (24 by default), the
+//! longest-waiting first, as many as fit in a run's time budget. An object whose content has
+//! not changed since its newest snapshot (same digest) gets no new one, unless that snapshot is
+//! [`REFRESH_AFTER_INTERVALS`] intervals old. Failures are recorded and retried on a later run.
 
 use crate::config::setting;
 use domain::ids::OrgId;
@@ -11,58 +13,89 @@ use tenancy_store::{int, text};
 use worker::Env;
 
 const DEFAULT_INTERVAL_HOURS: i64 = 24;
-/// Objects backed up per cron run at most (a run must finish well within its time limit).
-const BATCH: i64 = 20;
+/// Objects considered per cron run at most.
+const BATCH: i64 = 200;
+/// A run starts no new backup after this long (a scheduled run may take 15 minutes; runs are
+/// 15 minutes apart, so one never overlaps the next).
+const RUN_BUDGET_MS: i64 = 60_000;
+/// An unchanged object still gets a fresh snapshot this many intervals after its newest, so
+/// the newest snapshot's age always says the backups are running.
+pub const REFRESH_AFTER_INTERVALS: i64 = 7;
 
 #[derive(Deserialize)]
 struct Due {
     org_id: String,
     kind: String,
     object_id: String,
+    last_taken_at: Option<i64>,
+    last_digest: Option<String>,
 }
 
-const DUE_SQL: &str = "SELECT org_id, kind, object_id FROM ( \
-       SELECT c.org_id AS org_id, 'chat' AS kind, c.id AS object_id, COALESCE(b.last_attempt_at, 0) AS waited \
+/// What one backup attempt came to.
+pub enum Attempt<'a> {
+    /// A snapshot was written; its content digest.
+    Taken { digest: &'a str },
+    /// The content was the newest snapshot's: nothing written.
+    Unchanged,
+    /// The attempt failed with this code.
+    Failed { code: &'a str },
+}
+
+const DUE_SQL: &str = "SELECT org_id, kind, object_id, last_taken_at, last_digest FROM ( \
+       SELECT c.org_id AS org_id, 'chat' AS kind, c.id AS object_id, b.last_taken_at AS last_taken_at, b.last_digest AS last_digest, COALESCE(b.last_attempt_at, 0) AS waited \
        FROM chats c JOIN orgs o ON o.id = c.org_id AND o.deleted_at IS NULL \
        LEFT JOIN backup_runs b ON b.org_id = c.org_id AND b.kind = 'chat' AND b.object_id = c.id \
        WHERE b.last_attempt_at IS NULL OR b.last_attempt_at < ?1 \
      UNION ALL \
-       SELECT o.id, 'workspace', o.id, COALESCE(b.last_attempt_at, 0) \
+       SELECT o.id, 'workspace', o.id, b.last_taken_at, b.last_digest, COALESCE(b.last_attempt_at, 0) \
        FROM orgs o LEFT JOIN backup_runs b ON b.org_id = o.id AND b.kind = 'workspace' AND b.object_id = o.id \
        WHERE o.deleted_at IS NULL AND (b.last_attempt_at IS NULL OR b.last_attempt_at < ?1) \
      ) ORDER BY waited LIMIT ?2";
 
 /// Records the outcome of one backup attempt (from the cron or the admin route), in
 /// `backup_runs` and in the org's `parley_backups_total{kind,outcome}`.
-pub async fn record(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64, outcome: Result<(), &str>) -> Result<(), ApiError> {
+pub async fn record(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64, attempt: Attempt<'_>) -> Result<(), ApiError> {
     let db = tenancy_store::db(env)?;
-    let (taken, code) = match outcome {
-        Ok(()) => (Some(now_ms), "ok"),
-        Err(code) => (None, code),
+    let (taken, digest, outcome, metric) = match attempt {
+        Attempt::Taken { digest } => (Some(now_ms), Some(digest), "ok", "ok"),
+        Attempt::Unchanged => (None, None, "unchanged", "unchanged"),
+        Attempt::Failed { code } => (None, None, code, "failed"),
     };
-    let counted = telemetry::metrics::count(telemetry::metrics::BACKUPS, &[("kind", kind.as_str()), ("outcome", if taken.is_some() { "ok" } else { "failed" })]);
+    let counted = telemetry::metrics::count(telemetry::metrics::BACKUPS, &[("kind", kind.as_str()), ("outcome", metric)]);
     if let Err(e) = tenancy_store::metrics::add(&db, org.as_str(), &[counted]).await {
         worker::console_warn!("backup metric not recorded: {}", e.code());
     }
     tenancy_store::run(
         &db,
-        "INSERT INTO backup_runs (org_id, kind, object_id, last_taken_at, last_attempt_at, last_outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+        "INSERT INTO backup_runs (org_id, kind, object_id, last_taken_at, last_attempt_at, last_outcome, last_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (org_id, kind, object_id) DO UPDATE SET last_taken_at = COALESCE(excluded.last_taken_at, last_taken_at), \
-         last_attempt_at = excluded.last_attempt_at, last_outcome = excluded.last_outcome",
-        &[text(org.as_str()), text(kind.as_str()), text(object_id), tenancy_store::opt_int(taken), int(now_ms), text(code)],
+         last_attempt_at = excluded.last_attempt_at, last_outcome = excluded.last_outcome, last_digest = COALESCE(excluded.last_digest, last_digest)",
+        &[text(org.as_str()), text(kind.as_str()), text(object_id), tenancy_store::opt_int(taken), int(now_ms), text(outcome), tenancy_store::opt_text(digest)],
     )
     .await
 }
 
-/// One cron run: backs up the objects that are due. Returns how many succeeded and failed.
+/// One cron run: backs up the objects that are due, until the run's time budget is spent.
+/// Returns how many were backed up (or found unchanged) and how many failed.
 pub async fn run_scheduled(env: &Env, now_ms: i64) -> Result<(u32, u32), ApiError> {
     let hours = setting(env, "BACKUP_INTERVAL_HOURS").and_then(|h| h.parse::<i64>().ok()).filter(|h| (1..=24 * 30).contains(h)).unwrap_or(DEFAULT_INTERVAL_HOURS);
+    let interval_ms = hours * 3_600_000;
     let db = tenancy_store::db(env)?;
-    let due: Vec<Due> = tenancy_store::all(&db, DUE_SQL, &[int(now_ms - hours * 3_600_000), int(BATCH)]).await?;
+    let due: Vec<Due> = tenancy_store::all(&db, DUE_SQL, &[int(now_ms - interval_ms), int(BATCH)]).await?;
     let (mut ok, mut failed) = (0, 0);
     for object in due {
+        if worker::Date::now().as_millis() as i64 - now_ms > RUN_BUDGET_MS {
+            break;
+        }
         let (Some(org), Some(kind)) = (OrgId::parse(&object.org_id), ObjectKind::parse(&object.kind)) else { continue };
-        let outcome = super::take(env, &org, kind, &object.object_id, now_ms).await;
+        let fresh = object.last_taken_at.is_some_and(|t| now_ms - t < REFRESH_AFTER_INTERVALS * interval_ms);
+        let last = object.last_digest.as_deref().filter(|_| fresh);
+        let outcome = super::store::take_if_changed(env, &org, kind, &object.object_id, now_ms, last).await;
+        let attempt = match &outcome {
+            Ok((Some(_), digest)) => Attempt::Taken { digest },
+            Ok((None, _)) => Attempt::Unchanged,
+            Err(e) => Attempt::Failed { code: e.code() },
+        };
         match &outcome {
             Ok(_) => ok += 1,
             Err(e) => {
@@ -70,7 +103,7 @@ pub async fn run_scheduled(env: &Env, now_ms: i64) -> Result<(u32, u32), ApiErro
                 worker::console_warn!("scheduled backup of a {} failed: {}", kind.as_str(), e.code());
             }
         }
-        record(env, &org, kind, &object.object_id, now_ms, outcome.as_ref().map(|_| ()).map_err(|e| e.code())).await?;
+        record(env, &org, kind, &object.object_id, now_ms, attempt).await?;
     }
     Ok((ok, failed))
 }

@@ -5,7 +5,7 @@ use crate::error::unavailable;
 use domain::ids::OrgId;
 use domain::ApiError;
 use std::collections::BTreeMap;
-use r2_layout::{object_prefix, plan_snapshot, prune, sha256, timestamp, BackupId, Manifest, ObjectKind, PartEntry, SnapshotKey, SnapshotListing, Target, MANIFEST_FORMAT, MAX_PART_BYTES};
+use r2_layout::{object_prefix, plan_snapshot, prune, sha256, timestamp, BackupId, Manifest, ObjectKind, PartEntry, SnapshotKey, SnapshotListing, SnapshotPlan, Target, MANIFEST_FORMAT, MAX_PART_BYTES};
 use serde::Serialize;
 use worker::{Bucket, Env, Method};
 
@@ -21,15 +21,37 @@ fn key_for(org: &OrgId, kind: ObjectKind, object_id: &str, taken_at_ms: i64) -> 
 }
 
 /// Takes a snapshot of the object now: export, parts (each with its checksum), manifest last,
-/// then prunes the object's old snapshots.
-pub async fn take(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64) -> Result<Manifest, ApiError> {
+/// then prunes the object's old snapshots. Answers the manifest and the content digest.
+pub async fn take(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64) -> Result<(Manifest, String), ApiError> {
+    let plan = export_plan(env, org, kind, object_id).await?;
+    let digest = plan.digest();
+    Ok((write(env, org, kind, object_id, plan, now_ms).await?, digest))
+}
+
+/// As [`take`], unless the object's content digest is still `last`: then nothing is written and
+/// the manifest is `None`.
+pub async fn take_if_changed(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64, last: Option<&str>) -> Result<(Option<Manifest>, String), ApiError> {
+    let plan = export_plan(env, org, kind, object_id).await?;
+    let digest = plan.digest();
+    if last == Some(digest.as_str()) {
+        return Ok((None, digest));
+    }
+    Ok((Some(write(env, org, kind, object_id, plan, now_ms).await?), digest))
+}
+
+/// The object's export, checked and split into parts.
+async fn export_plan(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str) -> Result<SnapshotPlan, ApiError> {
     let stub = object::stub(env, org, kind, object_id)?;
     let mut res = object::call(&stub, Method::Get, "/backup/export", None).await?;
     if res.status_code() != 200 {
         return Err(object::relay_error(res).await);
     }
     let export = res.text().await.map_err(|e| unavailable("durable object", e))?;
-    let plan = plan_snapshot(&export, kind.as_str(), MAX_PART_BYTES).map_err(|e| unavailable("durable object export", e))?;
+    plan_snapshot(&export, kind.as_str(), MAX_PART_BYTES).map_err(|e| unavailable("durable object export", e))
+}
+
+/// Writes a planned snapshot taken at `now_ms`: the parts, then the manifest; then prunes.
+async fn write(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, plan: SnapshotPlan, now_ms: i64) -> Result<Manifest, ApiError> {
     let key = key_for(org, kind, object_id, now_ms)?;
     let bucket = bucket(env)?;
     let mut parts = Vec::with_capacity(plan.parts.len());

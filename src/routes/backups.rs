@@ -55,8 +55,12 @@ pub async fn take(who: &Identity, mut req: Request, env: &Env, now_ms: i64) -> R
     let body: TakeBody = serde_json::from_slice(&body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let (kind, id) = object(who, body.kind.as_deref(), body.object_id)?;
     let outcome = backups::take(env, &who.org, kind, &id, now_ms).await;
-    let recorded = backups::record(env, &who.org, kind, &id, now_ms, outcome.as_ref().map(|_| ()).map_err(|e| e.code())).await;
-    let manifest = outcome?;
+    let attempt = match &outcome {
+        Ok((_, digest)) => backups::Attempt::Taken { digest },
+        Err(e) => backups::Attempt::Failed { code: e.code() },
+    };
+    let recorded = backups::record(env, &who.org, kind, &id, now_ms, attempt).await;
+    let (manifest, _) = outcome?;
     recorded?;
     let id = BackupId { kind, object_id: id, taken_at_ms: now_ms };
     json(201, &json!({ "id": id.as_string(), "manifest": manifest }))

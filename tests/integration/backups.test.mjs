@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
-import { startStack, NODE, ROOT } from "../support/stack.mjs";
+import { startStack, stackWrangler, NODE, ROOT } from "../support/stack.mjs";
 import { call, createChat, allMessages, settledTurn, eventually } from "../support/client.mjs";
 import { mintToken } from "../support/identity.mjs";
 import { d1All } from "../support/d1.mjs";
+import { contents } from "../../tools/restore.mjs";
 import { r2Get as snapshotR2Get, r2Put as snapshotR2Put, r2Delete as snapshotR2Delete } from "../support/snapshots.mjs";
 
 let stack;
@@ -48,7 +49,6 @@ function script(...args) {
   return { code: r.status, out: r.stdout + r.stderr };
 }
 
-const contents = (m) => JSON.stringify([m.schema_version, Object.entries(m.tables).sort(), m.parts.map((p) => [p.sha256, p.bytes, p.rows])]);
 const r2Key = (m, suffix) => `backups/${m.org}/${m.kind}/${m.object_id}/${m.taken_at}/${suffix}`;
 
 const r2Get = (key) => snapshotR2Get(stack, key);
@@ -239,4 +239,28 @@ test("the cron trigger backs up every chat and workspace that is due, once per i
   const count = (await snapshotsOf("chat", chat)).length;
   await cron();
   assert.equal((await snapshotsOf("chat", chat)).length, count, "not due again within the interval");
+
+  // Due again, as if an interval had passed (D1 edited with the runtime stopped).
+  const makeDue = async () => {
+    await stack.kill();
+    stackWrangler(stack, ["d1", "execute", "DB", "--command", `UPDATE backup_runs SET last_attempt_at = 0 WHERE kind = 'chat' AND object_id = '${chat}'`]);
+    await stack.restart();
+  };
+  const outcome = () => d1All(stack, "SELECT last_outcome AS o, last_attempt_at AS at FROM backup_runs WHERE kind = 'chat' AND object_id = ?", chat)[0];
+  // Runs the cron until it has tried the chat again; answers the attempt's outcome.
+  const nextAttempt = async (what) => {
+    await makeDue();
+    await eventually(async () => {
+      await cron();
+      return outcome().at > 0;
+    }, 60_000, what);
+    return outcome().o;
+  };
+  assert.equal(await nextAttempt("the unchanged chat's run"), "unchanged");
+  assert.equal((await snapshotsOf("chat", chat)).length, count, "an unchanged chat gets no new snapshot");
+  // Once it has changed, its next run writes one.
+  const { message } = await post(chat, "something new", "cron-new");
+  await settledTurn(stack, chat, message.seq);
+  assert.equal(await nextAttempt("the changed chat's run"), "ok");
+  assert.equal((await snapshotsOf("chat", chat)).length, count + 1, "a changed chat gets a new snapshot");
 });

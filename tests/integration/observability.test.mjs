@@ -4,7 +4,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startStack, stackWrangler } from "../support/stack.mjs";
+import { startStack } from "../support/stack.mjs";
+import { d1All } from "../support/d1.mjs";
 import { call, createChat, eventually, settledTurn } from "../support/client.mjs";
 import { mintToken } from "../support/identity.mjs";
 import { startFakeOpenAI, behave } from "../support/fake_openai.mjs";
@@ -255,10 +256,7 @@ test("the API rate limits answer 429 rate_limited with Retry-After, per user the
 
     // The counts are written behind the responses, in a batch: with no further request they
     // reach D1 within the flush delay, every one of alice's calls (refused ones included).
-    const stored = () => {
-      const out = stackWrangler(limited, ["d1", "execute", "DB", "--json", "--command", "SELECT COALESCE(SUM(count), 0) AS n FROM rate_windows WHERE bucket = 'api:user:user_rate_alice'"]);
-      return JSON.parse(out)[0].results[0].n;
-    };
+    const stored = () => d1All(limited, "SELECT COALESCE(SUM(count), 0) AS n FROM rate_windows WHERE bucket = 'api:user:user_rate_alice'")[0].n;
     await eventually(() => stored() === aliceCalls, 10_000, `alice's ${aliceCalls} calls in D1`);
   } finally {
     await limited.stop();

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stackWrangler } from "./stack.mjs";
+import { adminClient } from "../../tools/restore.mjs";
 
 const PART_LIMIT = 1 << 20;
 
@@ -66,18 +67,9 @@ export async function bigChatSnapshot(api, chat, messages, takenAtMs = Date.now(
   return { id: `chat.${chat}.${stamp}`, manifest, objects };
 }
 
-/** An admin API client for `stack`: `(method, route, body) => { bytes, json() }`, throwing on non-2xx. */
+/** The restore script's own admin API client, signed in as the stack's admin. */
 export function adminApi(stack) {
-  return async (method, route, body) => {
-    const res = await fetch(stack.url + route, { method, headers: { Authorization: `Bearer ${stack.token}`, ...(body ? { "Content-Type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
-    const bytes = Buffer.from(await res.arrayBuffer());
-    if (!res.ok) {
-      const e = new Error(`${method} ${route}: ${res.status} ${bytes}`);
-      e.status = res.status;
-      throw e;
-    }
-    return { bytes, json: () => JSON.parse(bytes.toString("utf8")) };
-  };
+  return adminClient(stack.url, stack.token);
 }
 
 // The local bucket, edited with wrangler's own `r2 object` commands (best with the runtime
