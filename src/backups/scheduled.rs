@@ -94,14 +94,14 @@ pub async fn run_scheduled(env: &Env, now_ms: i64) -> Result<(u32, u32), ApiErro
         let attempt = match &outcome {
             Ok((Some(_), digest)) => Attempt::Taken { digest },
             Ok((None, _)) => Attempt::Unchanged,
-            Err(e) => Attempt::Failed { code: e.code() },
-        };
-        match &outcome {
-            Ok(_) => ok += 1,
             Err(e) => {
-                failed += 1;
                 worker::console_warn!("scheduled backup of a {} failed: {}", kind.as_str(), e.code());
+                Attempt::Failed { code: e.code() }
             }
+        };
+        match attempt {
+            Attempt::Failed { .. } => failed += 1,
+            _ => ok += 1,
         }
         record(env, &org, kind, &object.object_id, now_ms, attempt).await?;
     }

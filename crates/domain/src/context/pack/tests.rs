@@ -279,6 +279,18 @@ fn inputs() -> impl Strategy<
     (prompt, proptest::option::of(".{0,600}"), summary, recent, knowledge, tools)
 }
 
+/// The packer's view of one generated case.
+fn as_inputs<'a>(
+    prompt: &'a str,
+    strategy: &'a Option<String>,
+    summary: &'a Option<Summary>,
+    recent: &'a [MessageView],
+    knowledge: &'a [KnowledgeSnippet],
+    tools: &'a [ContextMessage],
+) -> ContextInputs<'a> {
+    ContextInputs { system_prompt: prompt, org_strategy: strategy.as_deref(), summary: summary.as_ref(), recent, knowledge, tool_steps: tools }
+}
+
 proptest! {
     #[test]
     fn pack_holds_its_promises(
@@ -286,14 +298,7 @@ proptest! {
         max_tokens in 200usize..4_000,
         max_messages in 0usize..50,
     ) {
-        let inputs = ContextInputs {
-            system_prompt: &prompt,
-            org_strategy: strategy.as_deref(),
-            summary: summary.as_ref(),
-            recent: &recent,
-            knowledge: &knowledge,
-            tool_steps: &tools,
-        };
+        let inputs = as_inputs(&prompt, &strategy, &summary, &recent, &knowledge, &tools);
         let budget = ContextBudget { max_messages, max_tokens };
         let ctx = pack(&inputs, budget);
         prop_assert!(total(&ctx) <= max_tokens, "{} > {}", total(&ctx), max_tokens);
@@ -317,14 +322,7 @@ proptest! {
         (prompt, strategy, summary, recent, knowledge, tools) in inputs(),
         max_tokens in 0usize..200,
     ) {
-        let inputs = ContextInputs {
-            system_prompt: &prompt,
-            org_strategy: strategy.as_deref(),
-            summary: summary.as_ref(),
-            recent: &recent,
-            knowledge: &knowledge,
-            tool_steps: &tools,
-        };
+        let inputs = as_inputs(&prompt, &strategy, &summary, &recent, &knowledge, &tools);
         let ctx = pack(&inputs, ContextBudget { max_messages: 40, max_tokens });
         prop_assert!(total(&ctx) <= max_tokens);
     }
