@@ -10,6 +10,7 @@ import { startMiniflareStack } from "../support/miniflare_stack.mjs";
 import { call, createChat, socketTicket } from "../support/client.mjs";
 import { restoreBenchmark } from "./restore.mjs";
 import { loadTest } from "./load.mjs";
+import { startFloor } from "./floor.mjs";
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -20,9 +21,8 @@ const ms = (x) => `${x.toFixed(2)} ms`;
 // A benchmark's WebSocket client: one listener that stamps each frame on arrival and settles
 // the waits whose text the frame contains, with no parsing on the hot path (the test clients'
 // recorder parses every frame, which on 50 sockets in one Node process measures Node).
-async function benchSocket(stack, chatId) {
-  const ticket = await socketTicket(stack, chatId);
-  const ws = new WebSocket(`${stack.url.replace("http", "ws")}/v1/chats/${chatId}/ws?ticket=${encodeURIComponent(ticket)}`);
+async function benchSocket(url) {
+  const ws = new WebSocket(url);
   const socket = { ws, waits: [] };
   ws.addEventListener("message", (ev) => {
     const at = performance.now();
@@ -38,34 +38,70 @@ async function benchSocket(stack, chatId) {
 // Resolves with the arrival time of the first frame on `socket` containing `needle`.
 const arrival = (socket, needle) => new Promise((resolve) => socket.waits.push({ needle, resolve }));
 
-async function postToBroadcast(stack, clients, samples) {
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One chat of Parley's with `clients` sockets: `post` sends a message and, once every socket has
+// it, waits for the offline turn to finish (its final state broadcast) so samples do not overlap
+// with agent work, then lets its after-response writes land.
+async function parleyChat(stack, clients) {
   const id = await createChat(stack);
   const sockets = [];
-  for (let i = 0; i < clients; i++) sockets.push(await benchSocket(stack, id));
-  const latencies = [];
-  for (let i = 0; i < samples; i++) {
-    const clientId = `lat-${clients}-${i}`;
-    const waits = sockets.map((s) => arrival(s, `"client_id":"${clientId}"`));
-    const start = performance.now();
-    const res = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: clientId, content: `ping ${i}` } });
-    if (res.status !== 201) throw new Error(res.text);
-    for (const t of await Promise.all(waits)) latencies.push(t - start);
-    // Let the offline turn finish (its final state broadcast) so samples do not overlap with
-    // agent work, then let its after-response writes land.
-    const turnId = res.json.message.turn_id;
-    await Promise.race([
-      arrival(sockets[0], `"id":"${turnId}","state":"done"`),
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`turn ${turnId} did not finish`)), 10_000)),
-    ]);
-    await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < clients; i++) {
+    const ticket = await socketTicket(stack, id);
+    sockets.push(await benchSocket(`${stack.url.replace("http", "ws")}/v1/chats/${id}/ws?ticket=${encodeURIComponent(ticket)}`));
   }
-  for (const s of sockets) s.ws.close();
-  return { p50: pct(latencies, 50), p99: pct(latencies, 99), n: latencies.length };
+  return {
+    sockets,
+    send: async (clientId, content) => {
+      const res = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: clientId, content } });
+      if (res.status !== 201) throw new Error(res.text);
+      return res.json.message.turn_id;
+    },
+    settle: async (turnId) => {
+      await Promise.race([
+        arrival(sockets[0], `"id":"${turnId}","state":"done"`),
+        pause(10_000).then(() => { throw new Error(`turn ${turnId} did not finish`); }),
+      ]);
+      await pause(25);
+    },
+  };
+}
+
+// The floor worker's one chat (floor.mjs) with `clients` sockets, driven the same way.
+async function floorChat(floor, clients) {
+  const sockets = [];
+  for (let i = 0; i < clients; i++) sockets.push(await benchSocket(`${floor.url.replace("http", "ws")}/ws`));
+  return {
+    sockets,
+    send: async (clientId, content) => {
+      const res = await call(floor, "POST", "/messages", { body: { client_id: clientId, content }, anonymous: true });
+      if (res.status !== 201) throw new Error(res.text);
+    },
+    settle: () => pause(25),
+  };
+}
+
+// Post to broadcast for each chat in `chats`, `samples` posts each, the chats taking turns so
+// every figure sees the same moments of the host. Each client's arrival is one sample.
+async function postToBroadcast(chats, samples) {
+  const latencies = chats.map(() => []);
+  for (let i = 0; i < samples; i++) {
+    for (const [k, chat] of chats.entries()) {
+      const clientId = `lat-${chat.sockets.length}-${i}`;
+      const waits = chat.sockets.map((s) => arrival(s, `"client_id":"${clientId}"`));
+      const start = performance.now();
+      const turn = await chat.send(clientId, `ping ${i}`);
+      for (const t of await Promise.all(waits)) latencies[k].push(t - start);
+      await chat.settle(turn);
+    }
+  }
+  for (const chat of chats) for (const s of chat.sockets) s.ws.close();
+  return latencies.map((xs) => ({ p50: pct(xs, 50), p99: pct(xs, 99), n: xs.length }));
 }
 
 async function turnOverhead(stack, samples) {
   const id = await createChat(stack);
-  const ws = await benchSocket(stack, id);
+  const ws = await benchSocket(`${stack.url.replace("http", "ws")}/v1/chats/${id}/ws?ticket=${encodeURIComponent(await socketTicket(stack, id))}`);
   const times = [];
   for (let i = 0; i < samples; i++) {
     // The stored reply is the message after the user's: its turn id is the user message's.
@@ -73,7 +109,7 @@ async function turnOverhead(stack, samples) {
     const start = performance.now();
     await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: `t${i}`, content: `turn ${i}` } });
     times.push((await reply) - start);
-    await new Promise((r) => setTimeout(r, 25));
+    await pause(25);
   }
   ws.ws.close();
   return { p50: pct(times, 50), p99: pct(times, 99), n: times.length };
@@ -112,13 +148,20 @@ function wasmSize(rel) {
 }
 
 const stack = await startMiniflareStack({ seedFiles: ["tests/fixtures/bench_plan.sql"] });
+const floor = await startFloor();
 try {
   const health = await baseline(stack, 200);
   const healthEntry = await baseline({ ...stack, url: stack.entryUrl }, 200);
   // Signed in and checked against D1 (the org), no Durable Object: the gate's own cost.
   const me = await baseline(stack, 200, "/v1/me");
-  const one = await postToBroadcast(stack, 1, 200);
-  const fifty = await postToBroadcast(stack, 50, 100);
+  const [one, floorOne] = await postToBroadcast([await parleyChat(stack, 1), await floorChat(floor, 1)], 200);
+  const [fifty, floorFifty] = await postToBroadcast([await parleyChat(stack, 50), await floorChat(floor, 50)], 100);
+  await floor.stop();
+  if (process.env.PARLEY_BENCH_PART === "latency") {
+    // Only the latency figures, printed, for repeating them quickly; the document is not written.
+    console.log({ health, me, one, floorOne, fifty, floorFifty });
+    process.exit(0);
+  }
   const overhead = await turnOverhead(stack, 100);
   const oneChat = await throughput(stack, 1, 1000, 16);
   const hundredChats = await throughput(stack, 100, 2000, 16);
@@ -160,6 +203,8 @@ round trip measured in the same run is the baseline to compare against.
 | baseline: \`GET /v1/me\` (session token, org checked in D1), p50 | ${ms(me)} | |
 | post to broadcast, 1 client, p50 / p99 (n=${one.n}) | ${ms(one.p50)} / ${ms(one.p99)} | |
 | post to broadcast, 50 clients, p50 / p99 (n=${fifty.n}) | ${ms(fifty.p50)} / ${ms(fifty.p99)} | p50 ≤ 5 ms, p99 ≤ 25 ms |
+| runtime floor (\`tests/bench/floor.mjs\`), post to broadcast, 1 client, p50 / p99 (n=${floorOne.n}) | ${ms(floorOne.p50)} / ${ms(floorOne.p99)} | |
+| runtime floor, post to broadcast, 50 clients, p50 / p99 (n=${floorFifty.n}) | ${ms(floorFifty.p50)} / ${ms(floorFifty.p99)} | |
 | turn with a zero-latency model: post to stored reply broadcast, p50 / p99 (n=${overhead.n}) | ${ms(overhead.p50)} / ${ms(overhead.p99)} | |
 | sustained posts into one chat (16 concurrent senders) | ${oneChat.toFixed(0)} msg/s | |
 | sustained posts across 100 chats (16 concurrent senders) | ${hundredChats.toFixed(0)} msg/s | |
@@ -181,6 +226,14 @@ sequence, unanswered, or missed or seen twice by any client. The restore benchma
 rows, puts it in the local bucket with its checksums, and times the restore script's
 verification, the restore, and a backup of the result (which must hold the 10,000 messages).
 
+The runtime floor is a minimal JavaScript worker and SQLite Durable Object
+(\`tests/bench/floor.mjs\`) that only parse a post, insert one row and send it to every
+connected socket: no sign-in, tenant gate, validation, logs, metrics or turn. It runs in its own
+workerd beside Parley's with the orchestrator's compatibility settings, and its samples alternate
+with Parley's, so both figures see the same moments of the host. Parley's figure minus the floor
+is what Parley's own work costs; the floor is what workerd, the loopback and the Node clients cost
+on this machine however little a worker does.
+
 "Post to broadcast" is the time from sending \`POST /v1/chats/{id}/messages\` to the message event
 arriving on every connected WebSocket (each client's arrival is one sample). "Turn" is the time
 from the post to the agent's stored reply arriving on a WebSocket, with the offline model, so it is
@@ -191,4 +244,5 @@ stream, storage and broadcast.
   console.log(doc);
 } finally {
   await stack.stop();
+  await floor.stop();
 }

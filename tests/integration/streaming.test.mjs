@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { startStack } from "../support/stack.mjs";
+import { startMiniflareStack } from "../support/miniflare_stack.mjs";
 import { startFakeOpenAI, behave } from "../support/fake_openai.mjs";
 import { call, createChat, allMessages, openSocket, settledTurn, eventually } from "../support/client.mjs";
 
@@ -47,6 +48,29 @@ test("every client sees the message, the streamed deltas in order, and the reply
   assert.equal(sent.messages[0].role, "system");
   assert.deepEqual(sent.messages.at(-1), { role: "user", content: "Hello?" });
   assert.equal(fake.requests.at(-1).headers.authorization, "Bearer sk-test-not-secret");
+});
+
+test("the orchestrator declines permessage-deflate for chat sockets, though clients offer it (ADR 18)", async () => {
+  // wrangler dev's entry router would negotiate the extension itself, so this runs the workers
+  // with their wrangler.toml settings and connects to the orchestrator's own socket.
+  const direct = await startMiniflareStack();
+  try {
+    const id = await createChat(direct);
+    // Node's WebSocket, like a browser's, offers permessage-deflate on every upgrade.
+    const client = await openSocket(direct, id);
+    assert.equal(client.ws.extensions, "");
+    // The router in front, with the runtime's default, accepts it: the offer was really made.
+    const routed = await openSocket({ ...direct, url: direct.entryUrl }, id);
+    assert.match(routed.ws.extensions, /^permessage-deflate/);
+    const res = await call(direct, "POST", `/v1/chats/${id}/messages`, { body: { client_id: "x1", content: "plain frames" } });
+    assert.equal(res.status, 201);
+    for (const c of [client, routed]) {
+      await c.waitFor((e) => e.type === "message" && e.message.client_id === "x1", 10_000, "the message");
+      c.close();
+    }
+  } finally {
+    await direct.stop();
+  }
 });
 
 test("a reconnecting client receives exactly what it missed", async () => {

@@ -1,7 +1,9 @@
-// The same two compiled workers and bindings as wrangler.toml, started with Miniflare's API
-// directly: no wrangler proxy in front and no devtools inspector, which would otherwise cost
-// Worker-to-Durable-Object calls most of their throughput. Used by the benchmarks, so they
-// measure Parley rather than the dev tooling:
+// The same four compiled workers, bindings and compatibility settings as the wrangler.toml files,
+// started with Miniflare's API directly: no wrangler proxy in front and no devtools inspector,
+// which would otherwise cost Worker-to-Durable-Object calls most of their throughput. Used by the
+// benchmarks, so they measure Parley rather than the dev tooling, and by the tests that need the
+// orchestrator's own socket (what it negotiates for a WebSocket, which the dev router would
+// negotiate instead):
 // - `url` is the orchestrator's own socket in workerd (`unsafeDirectSockets`), as production
 //   traffic reaches the worker, without Miniflare's development entry router in front;
 //   `entryUrl` is the router, for comparison;
@@ -28,6 +30,16 @@ function modulesOf(dir) {
   };
 }
 
+// A worker's compatibility date and flags, read from its wrangler.toml (top-level keys, one line
+// each), so this stack runs the workers exactly as configured for `wrangler deploy`.
+export function compatibilityOf(file) {
+  const toml = readFileSync(path.join(ROOT, file), "utf8");
+  const date = toml.match(/^compatibility_date\s*=\s*"([^"]+)"/m)?.[1];
+  if (!date) throw new Error(`${file}: no compatibility_date`);
+  const flags = toml.match(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m)?.[1];
+  return { compatibilityDate: date, compatibilityFlags: flags ? [...flags.matchAll(/"([^"]+)"/g)].map((m) => m[1]) : [] };
+}
+
 export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {}) {
   const persist = mkdtempSync(path.join(tmpdir(), "parley-mf-"));
   const logFile = path.join(persist, "worker-logs.ndjson");
@@ -43,7 +55,7 @@ export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {
       {
         name: "parley",
         ...modulesOf("build"),
-        compatibilityDate: "2026-06-01",
+        ...compatibilityOf("wrangler.toml"),
         durableObjects: { CHAT_CONTROLLER: { className: "ChatController", scriptName: "parley-chat" }, WORKSPACE: { className: "Workspace", scriptName: "parley-workspace" } },
         d1Databases: { DB: "parley" },
         r2Buckets: { BACKUPS: "parley-backups" },
@@ -55,7 +67,7 @@ export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {
       {
         name: "parley-chat",
         ...modulesOf("workers/chat/build"),
-        compatibilityDate: "2026-06-01",
+        ...compatibilityOf("workers/chat/wrangler.toml"),
         durableObjects: { CHAT_CONTROLLER: { className: "ChatController", useSQLite: true } },
         d1Databases: { DB: "parley" },
         serviceBindings: { AGENTS: "parley-agents" },
@@ -64,14 +76,14 @@ export async function startMiniflareStack({ agentVars = {}, seedFiles = [] } = {
       {
         name: "parley-agents",
         ...modulesOf("workers/agents/build"),
-        compatibilityDate: "2026-06-01",
+        ...compatibilityOf("workers/agents/wrangler.toml"),
         durableObjects: { WORKSPACE: { className: "Workspace", scriptName: "parley-workspace" } },
         bindings: agentVars,
       },
       {
         name: "parley-workspace",
         ...modulesOf("workers/workspace/build"),
-        compatibilityDate: "2026-06-01",
+        ...compatibilityOf("workers/workspace/wrangler.toml"),
         durableObjects: { WORKSPACE: { className: "Workspace", useSQLite: true } },
         d1Databases: { DB: "parley" },
         serviceBindings: { AGENTS: "parley-agents" },
