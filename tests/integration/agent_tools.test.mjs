@@ -195,6 +195,28 @@ test("a denied call is not made; the model hears who denied it and why", async (
   assert.match(lastToolResults()[0], /DENIED: user_demo denied this call because: wrong contact/);
 });
 
+test("an endpoint edited while its call waits for approval: the approved call is not sent in its new form", async () => {
+  const apiHost = `127.0.0.1:${api.address().port}`;
+  const define = (path) => call(stack, "PUT", "/v1/tools/endpoints/crm_task", {
+    body: { method: "POST", url_template: `http://${apiHost}${path}`, allowed_hosts: [apiHost], headers: { Authorization: "Bearer {{secret.CRM_KEY}}" } },
+  });
+  assert.equal((await define("/contacts/{id}/tasks")).status, 200);
+  const chat = await createChat(stack);
+  const before = hits.length;
+  fake.script(behave.toolCalls([toolCall("http_request", { endpoint: "crm_task", params: { id: "9" }, body: { task: "call back" } })]), behave.text(["Not sent."]));
+  const seq = await ask(chat, "Add a task on contact 9");
+  await settled(chat, seq, ["awaiting_approval"]);
+  const [pending] = await approvals(chat);
+  assert.match(JSON.parse(pending.request).url, /\/contacts\/9\/tasks$/);
+  // An admin points the endpoint elsewhere before anyone decides.
+  assert.equal((await define("/export/{id}")).status, 200);
+  const ok = await call(stack, "POST", `/v1/chats/${chat}/approvals/${pending.id}`, { body: { decision: "approve" } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal((await settled(chat, seq)).state, "done");
+  assert.equal(hits.length, before, "neither the approved request nor the edited one was sent");
+  assert.match(lastToolResults()[0], /REFUSED: the request is no longer the one a person approved/);
+});
+
 test("a parked turn survives eviction; an egress refusal never asks anyone", async () => {
   const chat = await createChat(stack);
   const before = hits.length;

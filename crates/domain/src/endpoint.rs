@@ -151,6 +151,16 @@ pub struct RenderedCall {
     pub masked_body: Option<String>,
 }
 
+impl RenderedCall {
+    /// The call as a person deciding its approval sees it: the method, the URL, and the headers
+    /// and body with every secret masked. A call runs after its approval only if it still
+    /// renders to the same view, so an endpoint edited in between cannot send something else;
+    /// a rotated secret does not change the view (headers show the template's `***`).
+    pub fn approval_view(&self) -> Value {
+        serde_json::json!({ "method": self.method, "url": self.url, "headers": self.masked_headers, "body": self.masked_body })
+    }
+}
+
 /// Why a call could not be rendered; read by the model as the tool's result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -250,6 +260,25 @@ mod tests {
         assert_eq!(call.url, "https://api.example.com/v1/contacts/..%2F..%2Fadmin%3Fx%3D1%23%40evil.com%2F?q=1");
         assert_eq!(call.headers, vec![("Authorization".to_owned(), "Bearer s3cr3t-value".to_owned())]);
         assert_eq!(call.masked_headers, vec![("Authorization".to_owned(), "Bearer ***".to_owned())]);
+    }
+
+    #[test]
+    fn the_approval_view_changes_with_the_call_but_not_with_a_rotated_secret() {
+        let e = endpoint("POST", "https://api.example.com/v1/notes/{id}");
+        let params = BTreeMap::from([("id".to_owned(), "7".to_owned())]);
+        let secrets = |v: &str| BTreeMap::from([("CRM_KEY".to_owned(), v.to_owned())]);
+        let body = json!({ "note": "hello" });
+        let approved = render(&e, &params, Some(&body), &secrets("s3cr3t-value")).unwrap().approval_view();
+        assert_eq!(approved, json!({ "method": "POST", "url": "https://api.example.com/v1/notes/7", "headers": [["Authorization", "Bearer ***"]], "body": r#"{"note":"hello"}"# }));
+        // The same call with the secret rotated is the call that was approved.
+        assert_eq!(render(&e, &params, Some(&body), &secrets("n3w-s3cr3t")).unwrap().approval_view(), approved);
+        // An endpoint edited after the approval (another host, method or header) is not.
+        for edited in [endpoint("POST", "https://evil.example.com/v1/notes/{id}"), endpoint("PUT", "https://api.example.com/v1/notes/{id}")] {
+            assert_ne!(render(&edited, &params, Some(&body), &secrets("s3cr3t-value")).unwrap().approval_view(), approved);
+        }
+        let mut extra_header = e.clone();
+        extra_header.headers.insert("X-Forward-To".into(), "elsewhere".into());
+        assert_ne!(render(&extra_header, &params, Some(&body), &secrets("s3cr3t-value")).unwrap().approval_view(), approved);
     }
 
     #[test]

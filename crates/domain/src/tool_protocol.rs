@@ -28,6 +28,10 @@ pub struct ToolInvocation {
     pub secrets: Vec<TurnSecret>,
     /// Now, in milliseconds (meeting slots start from the next business day).
     pub now_ms: i64,
+    /// For a call a person approved: the request they were shown (`RenderedCall::approval_view`).
+    /// The agents worker sends the call only if it still renders to exactly this.
+    #[serde(default)]
+    pub approved_request: Option<serde_json::Value>,
 }
 
 /// What to do with a call.

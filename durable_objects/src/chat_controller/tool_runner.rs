@@ -23,6 +23,11 @@ const HTTP_CALLS_PER_MINUTE: i64 = 30;
 
 
 
+/// The id of the approval a step waits on.
+fn approval_id(turn_id: &str, step: i64) -> String {
+    format!("apr_{turn_id}_{step}")
+}
+
 impl ChatController {
     fn broadcast_step(&self, run: &TurnRun, step: i64) -> Result<()> {
         if let Some(row) = steps::step(&self.state.storage().sql(), &run.turn_id, step)? {
@@ -47,24 +52,35 @@ impl ChatController {
         let Some(row) = steps::step(&self.state.storage().sql(), &run.turn_id, step)? else { return Ok(()) };
         let invocation = self.invocation(run, &row).await;
         match self.agents_call::<ToolPlan>(PLAN_PATH, &invocation).await {
-            Ok(ToolPlan::Run) => self.run_step(run, step).await,
+            // Run with the endpoint it was planned with, not a second read of it.
+            Ok(ToolPlan::Run) => self.run_step(run, step, Some(invocation)).await,
             Ok(ToolPlan::Approve { request }) => self.request_approval(run, step, &row.tool, request),
             Ok(ToolPlan::Reject { result, summary }) => self.settle(run, step, StepState::Invalid, &result, &summary),
             Err(e) => self.settle(run, step, StepState::Failed, &format!("ERROR: the tool could not be planned: {e}"), "planning failed"),
         }
     }
 
-    /// Runs a step (pending and allowed, or approved): marked running and committed first.
-    pub(super) async fn run_step(&self, run: &mut TurnRun, step: i64) -> Result<()> {
+    /// Runs a step, marked running and committed first: one just planned (with its
+    /// `planned` invocation), or one a person approved (`None`: it is invoked afresh, carrying
+    /// the request they approved, which the agents worker checks the call still renders to).
+    pub(super) async fn run_step(&self, run: &mut TurnRun, step: i64, planned: Option<ToolInvocation>) -> Result<()> {
         let sql = self.state.storage().sql();
         let Some(row) = steps::step(&sql, &run.turn_id, step)? else { return Ok(()) };
+        let approved_request = match planned {
+            Some(_) => None,
+            // Fails closed: without its approval on record, nothing matches (`null`).
+            None => Some(steps::approval(&sql, &approval_id(&run.turn_id, step))?.and_then(|a| serde_json::from_str::<Value>(&a.request).ok()).unwrap_or(Value::Null)),
+        };
         steps::set_step(&sql, &run.turn_id, step, StepState::Running, None, Some("running"), Self::now())?;
         self.broadcast_step(run, step)?;
         run.tool_calls += 1;
         let outcome = match self.http_rate_limit(run, &row.tool).await {
             Some(refusal) => refusal,
             None => {
-                let invocation = self.invocation(run, &row).await;
+                let invocation = match planned {
+                    Some(invocation) => invocation,
+                    None => ToolInvocation { approved_request, ..self.invocation(run, &row).await },
+                };
                 self.agents_call::<ToolOutcome>(RUN_PATH, &invocation).await.unwrap_or_else(|e| ToolOutcome::failed(format!("ERROR: {e}"), "tool failed"))
             }
         };
@@ -113,6 +129,7 @@ impl ChatController {
             endpoint,
             secrets: run.secrets.clone(),
             now_ms: Self::now(),
+            approved_request: None,
         }
     }
 
@@ -133,7 +150,7 @@ impl ChatController {
         let now = Self::now();
         let ttl = self.env.var("APPROVAL_TTL_SECS").ok().and_then(|v| v.to_string().parse::<i64>().ok()).filter(|s| *s > 0).map_or(DEFAULT_APPROVAL_TTL_MS, |s| s * 1000);
         let approval = ApprovalView {
-            id: format!("apr_{}_{step}", run.turn_id),
+            id: approval_id(&run.turn_id, step),
             turn_id: run.turn_id.clone(),
             step,
             tool: tool.to_owned(),

@@ -67,7 +67,7 @@ pub async fn plan(mut req: Request, env: &Env) -> Result<Response> {
             Ok((call, _)) => {
                 let marked_mutating = inv.endpoint.as_ref().is_none_or(|e| e.mutating);
                 if tools::needs_approval(&call.method, marked_mutating) {
-                    ToolPlan::Approve { request: json!({ "method": call.method, "url": call.url, "headers": call.masked_headers, "body": call.masked_body }) }
+                    ToolPlan::Approve { request: call.approval_view() }
                 } else {
                     ToolPlan::Run
                 }
@@ -124,6 +124,11 @@ async fn execute(env: &Env, trace: Option<&str>, inv: &ToolInvocation, call: Too
         }
         ToolCall::HttpRequest { endpoint, params, body } => match render_http(env, inv, &params, body.as_ref(), &endpoint) {
             Err(why) => outcome(false, format!("REFUSED: {why}"), why),
+            Ok((call, _)) if inv.approved_request.as_ref().is_some_and(|approved| *approved != call.approval_view()) => outcome(
+                false,
+                "REFUSED: the request is no longer the one a person approved (its endpoint was changed since); it was not sent",
+                "changed since its approval",
+            ),
             Ok((call, policy)) => match http_tool::perform(env, trace, &policy, &call.method, &call.url, &call.headers, call.body.as_deref()).await {
                 HttpResult::Refused(r) => outcome(false, format!("REFUSED: {r}"), r.code()),
                 HttpResult::Failed(e) => outcome(false, format!("ERROR: {e}"), "request failed"),
