@@ -36,7 +36,7 @@ pub async fn usage(db: &D1Database, who: &Identity, now_ms: i64) -> Result<Respo
     let today = tenancy_store::usage::messages_today(db, &who.org, now_ms).await?;
     let active = tenancy_store::active_turns::elsewhere(db, &who.org, "", now_ms).await?;
     let standing = tenancy::standing(db, who).await?;
-    let (spent, budget) = tenancy_store::budget::spend(db, &who.org, now_ms).await?;
+    let tenancy_store::budget::Spend { spent, budget, .. } = tenancy_store::budget::spend(db, &who.org, now_ms).await?;
     json(
         200,
         &json!({

@@ -2,11 +2,11 @@
 //! turn when it starts and clears it when it ends; a row older than [`STALE_AFTER_MS`] (a turn
 //! that died with its instance) no longer counts.
 
-use crate::{first, int, run, text};
+use crate::{first, int, run, stmt, text};
 use domain::ids::OrgId;
 use domain::ApiError;
 use serde::Deserialize;
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 /// After this long a turn's row is presumed abandoned.
 pub const STALE_AFTER_MS: i64 = 15 * 60 * 1000;
@@ -22,9 +22,9 @@ pub async fn begin(db: &D1Database, org: &OrgId, chat_id: &str, turn_id: &str, n
     .await
 }
 
-/// Clears the chat's turn (only that turn: a newer one keeps its row).
-pub async fn end(db: &D1Database, org: &OrgId, chat_id: &str, turn_id: &str) -> Result<(), ApiError> {
-    run(db, "DELETE FROM active_turns WHERE org_id = ?1 AND chat_id = ?2 AND turn_id = ?3", &[text(org.as_str()), text(chat_id), text(turn_id)]).await
+/// The statement that clears the chat's turn (only that turn: a newer one keeps its row).
+pub fn end_statement(db: &D1Database, org: &OrgId, chat_id: &str, turn_id: &str) -> Result<D1PreparedStatement, ApiError> {
+    stmt(db, "DELETE FROM active_turns WHERE org_id = ?1 AND chat_id = ?2 AND turn_id = ?3", &[text(org.as_str()), text(chat_id), text(turn_id)])
 }
 
 /// Turns running in the org's other chats.

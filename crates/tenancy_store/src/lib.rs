@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod rate;
 pub mod security_events;
 pub mod secrets;
+pub mod turn_record;
 pub mod usage;
 pub mod write_behind;
 

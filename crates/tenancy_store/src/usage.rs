@@ -2,12 +2,12 @@
 //! and per UTC day (messages, for the daily quota). Counters only ever grow, by
 //! `INSERT ... ON CONFLICT DO UPDATE` so concurrent writers add up instead of overwriting.
 
-use crate::{first, int, run, stmt, text, unavailable};
+use crate::{first, int, stmt, text, unavailable};
 use billing::{usage_period, utc_day, Period};
 use domain::ids::OrgId;
 use domain::ApiError;
 use serde::{Deserialize, Serialize};
-use worker::D1Database;
+use worker::{D1Database, D1PreparedStatement};
 
 /// What an org used in one billing period.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,14 +56,13 @@ const ADD_SQL: &str = "INSERT INTO usage_periods (org_id, period_start, period_e
      ON CONFLICT (org_id, period_start) DO UPDATE SET messages = messages + excluded.messages, tokens_in = tokens_in + excluded.tokens_in, \
      tokens_out = tokens_out + excluded.tokens_out, tool_calls = tool_calls + excluded.tool_calls, cost_micros = cost_micros + excluded.cost_micros";
 
-/// Adds to the period's counters.
-pub async fn add(db: &D1Database, org: &OrgId, period: &Period, by: Increment) -> Result<(), ApiError> {
-    run(
+/// The statement that adds `by` to the period's counters.
+pub fn add_statement(db: &D1Database, org: &OrgId, period: &Period, by: Increment) -> Result<D1PreparedStatement, ApiError> {
+    stmt(
         db,
         ADD_SQL,
         &[text(org.as_str()), int(period.start_ms), int(period.end_ms), int(by.messages), int(by.tokens.0), int(by.tokens.1), int(by.tool_calls), int(by.cost_micros)],
     )
-    .await
 }
 
 /// Counts one accepted user message in `period` (the tenant gate already knows it) and in
@@ -77,12 +76,6 @@ pub async fn add_message(db: &D1Database, org: &OrgId, period: &Period, now_ms: 
     .await
     .map_err(unavailable)?;
     Ok(())
-}
-
-/// Records what a turn used (tokens, tool calls, cost).
-pub async fn add_turn(db: &D1Database, org: &OrgId, now_ms: i64, by: Increment) -> Result<(), ApiError> {
-    let period = current_period(db, org, now_ms).await?;
-    add(db, org, &period, by).await
 }
 
 /// The org's usage in its current period (zeros when nothing was used yet).

@@ -56,6 +56,9 @@ pub(super) struct TurnRun {
     pub prices: std::collections::BTreeMap<String, ModelPrice>,
     /// Metric increments this run adds (tool calls, then its outcome).
     pub metrics: Vec<telemetry::metrics::Increment>,
+    /// The usage period the turn started in, which its usage is added to (`None` if D1 could
+    /// not say when the turn started: it is read again at the end).
+    pub period: Option<billing::Period>,
 }
 
 /// Resets the draining flag however the drain ends.
@@ -168,17 +171,27 @@ impl ChatController {
             context: ContextBudget::default(),
             prices: configured_prices(self.env.var("MODEL_PRICES").ok().map(|v| v.to_string()).as_deref()),
             metrics: Vec::new(),
+            period: None,
         };
         *self.trace.borrow_mut() = turn.trace_id.clone();
         let started = Self::now();
         if let Some(t) = &run.tenant {
-            if let Err(e) = tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()).await {
+            // Three independent D1 calls, made at the same time.
+            let (marked, secrets, spend) = futures::join!(
+                tenancy_store::active_turns::begin(&t.db, &t.org, t.chat.as_str(), &run.turn_id, Self::now()),
+                self.granted_secrets(t, &run.turn_id),
+                tenancy_store::budget::spend(&t.db, &t.org, Self::now()),
+            );
+            if let Err(e) = marked {
                 console_error!("turn {}: could not mark the turn active: {e}", run.turn_id);
             }
-            run.secrets = self.granted_secrets(t, &run.turn_id).await;
+            run.secrets = secrets;
             // The budget tier picks the model and the context size for the whole turn.
-            match tenancy_store::budget::spend(&t.db, &t.org, Self::now()).await {
-                Ok((spent, budget)) => run.tier = tier(spent, budget),
+            match spend {
+                Ok(s) => {
+                    run.tier = tier(s.spent, s.budget);
+                    run.period = Some(s.period);
+                }
                 Err(e) => console_error!("turn {}: budget unavailable, staying GREEN: {e}", run.turn_id),
             }
         }
@@ -206,20 +219,32 @@ impl ChatController {
         let line = telemetry::LogLine::new(Self::now(), telemetry::Level::Info, "turn.finished").trace(turn.trace_id.as_deref()).org(Some(&run.org_id)).chat(Some(&run.chat_id));
         console_log!("{}", line.text("turn", Some(&run.turn_id)).text("outcome", Some(outcome)).duration_ms(Self::now() - started).render());
         run.metrics.push(telemetry::metrics::count(telemetry::metrics::TURNS, &[("outcome", outcome)]));
-        self.count(&run.metrics).await;
-        if let Some(t) = &run.tenant {
-            // Usage and the in-flight mark are bookkeeping: a failure is logged, never fatal.
-            let used = tenancy_store::usage::Increment { messages: 0, tokens: run.tokens, tool_calls: run.tool_calls, cost_micros: run.cost_micros as i64 };
-            if let Err(e) = tenancy_store::usage::add_turn(&t.db, &t.org, Self::now(), used).await {
-                console_error!("turn {}: could not record usage: {e}", run.turn_id);
-            }
-            if !parked {
-                if let Err(e) = tenancy_store::active_turns::end(&t.db, &t.org, t.chat.as_str(), &run.turn_id).await {
-                    console_error!("turn {}: could not clear the active mark: {e}", run.turn_id);
-                }
-            }
-        }
+        self.record(&run, parked).await;
         Ok(())
+    }
+
+    /// Writes what the turn leaves in D1 (metrics, usage, the end of its in-flight mark) in one
+    /// batch. It is bookkeeping: a failure is logged, never fatal.
+    async fn record(&self, run: &TurnRun, parked: bool) {
+        let Some(t) = &run.tenant else { return };
+        let period = match run.period {
+            Some(p) => p,
+            None => match tenancy_store::usage::current_period(&t.db, &t.org, Self::now()).await {
+                Ok(p) => p,
+                Err(e) => return console_error!("turn {}: usage and metrics not recorded: {e}", run.turn_id),
+            },
+        };
+        let record = tenancy_store::turn_record::TurnRecord {
+            chat_id: t.chat.as_str(),
+            turn_id: &run.turn_id,
+            period,
+            used: tenancy_store::usage::Increment { messages: 0, tokens: run.tokens, tool_calls: run.tool_calls, cost_micros: run.cost_micros as i64 },
+            metrics: &run.metrics,
+            parked,
+        };
+        if let Err(e) = tenancy_store::turn_record::write(&t.db, &t.org, &record).await {
+            console_error!("turn {}: usage and metrics not recorded: {e}", run.turn_id);
+        }
     }
 
     /// Runs steps until the turn has its outcome (`Some`) or parks for a person (`None`).
@@ -232,7 +257,7 @@ impl ChatController {
             match next_action(&states, model_steps) {
                 NextAction::MarkInterrupted(n) => self.mark_interrupted(run, i64::from(n))?,
                 NextAction::Handle(n) => self.handle_step(run, i64::from(n)).await?,
-                NextAction::RunApproved(n) => self.run_step(run, i64::from(n)).await?,
+                NextAction::RunApproved(n) => self.run_step(run, i64::from(n), None).await?,
                 NextAction::Park => {
                     self.park(run)?;
                     return Ok(None);

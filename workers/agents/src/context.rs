@@ -11,16 +11,17 @@ use worker::Env;
 const RETRIEVED: u32 = 3;
 
 pub async fn assemble(env: &Env, org_id: &str, source: &ContextSource) -> Vec<ContextMessage> {
-    let knowledge: Vec<KnowledgeSnippet> = match &source.retrieve_for {
-        Some(text) => search_knowledge(env, org_id, text, RETRIEVED).await.unwrap_or_else(|e| {
+    // Two independent reads of the org's Workspace, made at the same time.
+    let knowledge = async {
+        let Some(text) = &source.retrieve_for else { return Vec::new() };
+        search_knowledge(env, org_id, text, RETRIEVED).await.unwrap_or_else(|e| {
             // The cause may quote the workspace's answer, so only the event is logged.
             let _ = e;
             worker::console_warn!("{}", telemetry::LogLine::new(runtime_support::trace::now_ms(), telemetry::Level::Warn, "context.knowledge_skipped").org(Some(org_id)).render());
             Vec::new()
-        }),
-        None => Vec::new(),
+        })
     };
-    let strategy = org_strategy(env, org_id).await;
+    let (knowledge, strategy): (Vec<KnowledgeSnippet>, _) = futures::join!(knowledge, org_strategy(env, org_id));
     let inputs = ContextInputs {
         system_prompt: SYSTEM_PROMPT,
         org_strategy: strategy.as_deref().filter(|s| !s.is_empty()),

@@ -70,13 +70,23 @@ impl LeadRow {
 
     /// What the CRM loops know of this lead.
     pub fn facts(&self) -> LeadFacts {
-        LeadFacts { stage: LeadStage::parse(&self.stage).unwrap_or(LeadStage::New), opted_out: self.opted_out != 0, human_takeover: self.human_takeover != 0 }
+        lead_facts(&self.stage, self.opted_out, self.human_takeover)
     }
 
     /// The lead's follow-up state.
     pub fn followup(&self) -> FollowupState {
-        FollowupState { step: u32::try_from(self.followup_step).unwrap_or(0), next_at: self.next_followup_at }
+        followup_state(self.followup_step, self.next_followup_at)
     }
+}
+
+/// What the CRM loops know of a lead, from its stored columns (an unknown stage reads as new).
+fn lead_facts(stage: &str, opted_out: i64, human_takeover: i64) -> LeadFacts {
+    LeadFacts { stage: LeadStage::parse(stage).unwrap_or(LeadStage::New), opted_out: opted_out != 0, human_takeover: human_takeover != 0 }
+}
+
+/// A lead's follow-up state, from its stored columns.
+fn followup_state(step: i64, next_at: Option<i64>) -> FollowupState {
+    FollowupState { step: u32::try_from(step).unwrap_or(0), next_at }
 }
 
 // The preset is the org's, read from the stored settings in the same statement.
@@ -358,11 +368,11 @@ pub struct WaitingLead {
 
 impl WaitingLead {
     pub fn facts(&self) -> LeadFacts {
-        LeadFacts { stage: LeadStage::parse(&self.stage).unwrap_or(LeadStage::New), opted_out: self.opted_out != 0, human_takeover: self.human_takeover != 0 }
+        lead_facts(&self.stage, self.opted_out, self.human_takeover)
     }
 
     pub fn followup(&self) -> FollowupState {
-        FollowupState { step: u32::try_from(self.followup_step).unwrap_or(0), next_at: self.next_followup_at }
+        followup_state(self.followup_step, self.next_followup_at)
     }
 }
 
