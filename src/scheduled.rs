@@ -1,5 +1,6 @@
-//! The cron safety nets: every tick wakes the Workspaces (below), then takes the backups that
-//! are due (`crate::backups::run_scheduled`).
+//! The cron safety nets: every tick wakes the Workspaces (below), reseals secrets during a
+//! master key rotation (ADR 19), then takes the backups that are due
+//! (`crate::backups::run_scheduled`).
 //!
 //! Each Workspace's alarm runs its CRM loops and retries; if an alarm
 //! went missing (an error in an alarm handler, an object restored from a backup), the org's
@@ -22,9 +23,13 @@ struct OrgRow {
     id: String,
 }
 
+/// Secrets resealed per tick during a master key rotation (ADR 19).
+const RESEAL_PER_TICK: u32 = 200;
+
 /// One cron tick.
 pub async fn run(env: &Env, now_ms: i64) {
     wake_workspaces(env, now_ms).await;
+    reseal_secrets(env, now_ms).await;
     let backup_time = worker::Date::now().as_millis() as i64;
     match crate::backups::run_scheduled(env, backup_time).await {
         Ok((ok, failed)) => console_log!("{}", serde_json::json!({ "event": "cron.backups", "ok": ok, "failed": failed })),
@@ -60,6 +65,28 @@ async fn wake_workspaces(env: &Env, now_ms: i64) {
         }
     }
     console_log!("{}", serde_json::json!({ "event": "cron.workspaces_woken", "at": now_ms, "woken": woken, "failed": failed }));
+}
+
+/// Moves secrets still sealed under the previous master key (or sealed before key ids were
+/// recorded) to the current key, a page per tick, and logs what is left, so on-call can see
+/// when `PARLEY_MASTER_KEY_PREVIOUS` may be removed (`remaining` 0).
+async fn reseal_secrets(env: &Env, now_ms: i64) {
+    let keys = match tenancy_store::secrets::master_keys(env) {
+        Ok(keys) => keys,
+        Err(e) => return console_error!("cron: secrets not resealed: {e}"),
+    };
+    let db = match tenancy_store::db(env) {
+        Ok(db) => db,
+        Err(e) => return console_error!("cron: secrets not resealed: {e}"),
+    };
+    match tenancy_store::secrets::reseal(&db, &keys, RESEAL_PER_TICK, now_ms).await {
+        Ok(r) if r.resealed > 0 || r.unopened > 0 || r.remaining > 0 => console_log!(
+            "{}",
+            serde_json::json!({ "event": "cron.secrets_resealed", "key_id": keys.current().id(), "resealed": r.resealed, "unopened": r.unopened, "remaining": r.remaining })
+        ),
+        Ok(_) => {}
+        Err(e) => console_error!("cron: resealing secrets failed: {e}"),
+    }
 }
 
 async fn live_orgs(env: &Env, after: &str) -> worker::Result<Vec<OrgRow>> {

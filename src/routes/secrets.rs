@@ -6,7 +6,7 @@ use domain::ids::SecretName;
 use domain::secret::NewSecret;
 use domain::ApiError;
 use serde_json::json;
-use tenancy_store::secrets::{self, MasterKey};
+use tenancy_store::secrets;
 use worker::{D1Database, Env, Request, Response};
 
 pub async fn list(db: &D1Database, who: &Identity) -> Result<Response, ApiError> {
@@ -18,8 +18,8 @@ pub async fn create(db: &D1Database, env: &Env, who: &Identity, mut req: Request
     require_json(&req)?;
     let body = req.bytes().await.map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     let secret = NewSecret::from_body(&body)?;
-    let key = MasterKey::from_env(env)?;
-    let view = secrets::put(db, &key, &who.org, &secret, &who.user_id, now_ms).await?;
+    let keys = secrets::master_keys(env)?;
+    let view = secrets::put(db, &keys, &who.org, &secret, &who.user_id, now_ms).await?;
     json(201, &view)
 }
 

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod civil;
 pub mod context;
 pub mod local_issuer;
+pub mod master_key;
 pub mod endpoint;
 pub mod events;
 pub mod ids;

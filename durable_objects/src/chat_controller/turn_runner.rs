@@ -16,7 +16,6 @@ use domain::schedule::{due, next_alarm, RUN_TURNS};
 use domain::tool_steps::{next_action, NextAction, StepState};
 use domain::turn::{recover_interrupted, TurnEvent, TurnState};
 use runtime_support::transaction::transaction;
-use tenancy_store::secrets::MasterKey;
 use worker::*;
 
 /// How much of the log is read to assemble a turn's context.
@@ -400,8 +399,14 @@ impl ChatController {
     /// The secrets granted to this chat, decrypted for the agents worker. Without a master
     /// key, or on a D1 failure, the turn runs without secrets (and says so in the log).
     async fn granted_secrets(&self, t: &Tenant, turn_id: &str) -> Vec<TurnSecret> {
-        let Ok(key) = MasterKey::from_env(&self.env) else { return Vec::new() };
-        match tenancy_store::secrets::granted_for_chat(&t.db, &key, &t.org, &t.chat, &format!("turn:{turn_id}"), Self::now()).await {
+        let keys = match tenancy_store::secrets::master_keys(&self.env) {
+            Ok(keys) => keys,
+            Err(e) => {
+                console_error!("turn {turn_id}: no secrets: {e}");
+                return Vec::new();
+            }
+        };
+        match tenancy_store::secrets::granted_for_chat(&t.db, &keys, &t.org, &t.chat, &format!("turn:{turn_id}"), Self::now()).await {
             Ok(list) => list,
             Err(e) => {
                 console_error!("turn {turn_id}: could not load secrets: {e}");
