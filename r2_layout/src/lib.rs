@@ -10,6 +10,7 @@ mod export;
 mod keys;
 mod manifest;
 mod retention;
+mod schedule;
 mod snapshot;
 mod verify;
 
@@ -19,4 +20,5 @@ pub use snapshot::{check_header, check_identity, parse_import_line, Header, Impo
 pub use keys::{object_prefix, timestamp, ObjectKind, SnapshotKey, READY_PROBE_KEY};
 pub use manifest::{sha256, sha256_hex, Manifest, PartEntry, MANIFEST_FORMAT};
 pub use retention::{prune, SnapshotListing, ABANDONED_AFTER_MS};
+pub use schedule::{interval_ms, snapshot_needed, LastSnapshot, DEFAULT_INTERVAL_HOURS, REFRESH_AFTER_INTERVALS};
 pub use verify::{read_manifest, verify, Refusal, Target, VerifiedSnapshot};

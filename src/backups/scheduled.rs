@@ -2,25 +2,21 @@
 //! workspace gets a snapshot once per `BACKUP_INTERVAL_HOURS` (24 by default), the
 //! longest-waiting first, as many as fit in a run's time budget. An object whose content has
 //! not changed since its newest snapshot (same digest) gets no new one, unless that snapshot is
-//! [`REFRESH_AFTER_INTERVALS`] intervals old. Failures are recorded and retried on a later run.
+//! old (`r2_layout::snapshot_needed`). Failures are recorded and retried on a later run.
 
 use crate::config::setting;
 use domain::ids::OrgId;
 use domain::ApiError;
-use r2_layout::ObjectKind;
+use r2_layout::{snapshot_needed, LastSnapshot, ObjectKind};
 use serde::Deserialize;
 use tenancy_store::{int, text};
 use worker::Env;
 
-const DEFAULT_INTERVAL_HOURS: i64 = 24;
 /// Objects considered per cron run at most.
 const BATCH: i64 = 200;
 /// A run starts no new backup after this long (a scheduled run may take 15 minutes; runs are
 /// 15 minutes apart, so one never overlaps the next).
 const RUN_BUDGET_MS: i64 = 60_000;
-/// An unchanged object still gets a fresh snapshot this many intervals after its newest, so
-/// the newest snapshot's age always says the backups are running.
-pub const REFRESH_AFTER_INTERVALS: i64 = 7;
 
 #[derive(Deserialize)]
 struct Due {
@@ -62,24 +58,22 @@ pub async fn record(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, n
         Attempt::Failed { code } => (None, None, code, "failed"),
     };
     let counted = telemetry::metrics::count(telemetry::metrics::BACKUPS, &[("kind", kind.as_str()), ("outcome", metric)]);
-    if let Err(e) = tenancy_store::metrics::add(&db, org.as_str(), &[counted]).await {
-        worker::console_warn!("backup metric not recorded: {}", e.code());
-    }
-    tenancy_store::run(
+    // The run and its metric in one batch.
+    let run = tenancy_store::stmt(
         &db,
         "INSERT INTO backup_runs (org_id, kind, object_id, last_taken_at, last_attempt_at, last_outcome, last_digest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
          ON CONFLICT (org_id, kind, object_id) DO UPDATE SET last_taken_at = COALESCE(excluded.last_taken_at, last_taken_at), \
          last_attempt_at = excluded.last_attempt_at, last_outcome = excluded.last_outcome, last_digest = COALESCE(excluded.last_digest, last_digest)",
         &[text(org.as_str()), text(kind.as_str()), text(object_id), tenancy_store::opt_int(taken), int(now_ms), text(outcome), tenancy_store::opt_text(digest)],
-    )
-    .await
+    )?;
+    db.batch(vec![run, tenancy_store::metrics::add_statement(&db, org.as_str(), &counted)?]).await.map_err(tenancy_store::unavailable)?;
+    Ok(())
 }
 
 /// One cron run: backs up the objects that are due, until the run's time budget is spent.
 /// Returns how many were backed up (or found unchanged) and how many failed.
 pub async fn run_scheduled(env: &Env, now_ms: i64) -> Result<(u32, u32), ApiError> {
-    let hours = setting(env, "BACKUP_INTERVAL_HOURS").and_then(|h| h.parse::<i64>().ok()).filter(|h| (1..=24 * 30).contains(h)).unwrap_or(DEFAULT_INTERVAL_HOURS);
-    let interval_ms = hours * 3_600_000;
+    let interval_ms = r2_layout::interval_ms(setting(env, "BACKUP_INTERVAL_HOURS").as_deref());
     let db = tenancy_store::db(env)?;
     let due: Vec<Due> = tenancy_store::all(&db, DUE_SQL, &[int(now_ms - interval_ms), int(BATCH)]).await?;
     let (mut ok, mut failed) = (0, 0);
@@ -88,9 +82,11 @@ pub async fn run_scheduled(env: &Env, now_ms: i64) -> Result<(u32, u32), ApiErro
             break;
         }
         let (Some(org), Some(kind)) = (OrgId::parse(&object.org_id), ObjectKind::parse(&object.kind)) else { continue };
-        let fresh = object.last_taken_at.is_some_and(|t| now_ms - t < REFRESH_AFTER_INTERVALS * interval_ms);
-        let last = object.last_digest.as_deref().filter(|_| fresh);
-        let outcome = super::store::take_if_changed(env, &org, kind, &object.object_id, now_ms, last).await;
+        let last = match (object.last_taken_at, object.last_digest.as_deref()) {
+            (Some(taken_at_ms), Some(digest)) => Some(LastSnapshot { taken_at_ms, digest }),
+            _ => None,
+        };
+        let outcome = super::store::take_if(env, &org, kind, &object.object_id, now_ms, |digest| snapshot_needed(last, digest, now_ms, interval_ms)).await;
         let attempt = match &outcome {
             Ok((Some(_), digest)) => Attempt::Taken { digest },
             Ok((None, _)) => Attempt::Unchanged,

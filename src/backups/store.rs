@@ -28,12 +28,12 @@ pub async fn take(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now
     Ok((write(env, org, kind, object_id, plan, now_ms).await?, digest))
 }
 
-/// As [`take`], unless the object's content digest is still `last`: then nothing is written and
-/// the manifest is `None`.
-pub async fn take_if_changed(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64, last: Option<&str>) -> Result<(Option<Manifest>, String), ApiError> {
+/// As [`take`], if `needed` says so given the export's content digest
+/// (`r2_layout::snapshot_needed`); otherwise nothing is written and the manifest is `None`.
+pub async fn take_if(env: &Env, org: &OrgId, kind: ObjectKind, object_id: &str, now_ms: i64, needed: impl FnOnce(&str) -> bool) -> Result<(Option<Manifest>, String), ApiError> {
     let plan = export_plan(env, org, kind, object_id).await?;
     let digest = plan.digest();
-    if last == Some(digest.as_str()) {
+    if !needed(&digest) {
         return Ok((None, digest));
     }
     Ok((Some(write(env, org, kind, object_id, plan, now_ms).await?), digest))
