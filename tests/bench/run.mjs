@@ -67,14 +67,16 @@ async function parleyChat(stack, clients) {
   };
 }
 
-// The floor worker's one chat (floor.mjs) with `clients` sockets, driven the same way.
-async function floorChat(floor, clients) {
+// One of the floor worker's chats (floor.mjs) with `clients` sockets, driven the same way;
+// `action` is the variant posted to: "messages", "gated" or "unstored".
+async function floorChat(floor, clients, action = "messages") {
+  const chat = `${action}-${clients}`;
   const sockets = [];
-  for (let i = 0; i < clients; i++) sockets.push(await benchSocket(`${floor.url.replace("http", "ws")}/ws`));
+  for (let i = 0; i < clients; i++) sockets.push(await benchSocket(`${floor.url.replace("http", "ws")}/${chat}/ws`));
   return {
     sockets,
     send: async (clientId, content) => {
-      const res = await call(floor, "POST", "/messages", { body: { client_id: clientId, content }, anonymous: true });
+      const res = await call(floor, "POST", `/${chat}/${action}`, { body: { client_id: clientId, content }, anonymous: true });
       if (res.status !== 201) throw new Error(res.text);
     },
     settle: () => pause(25),
@@ -155,11 +157,16 @@ try {
   // Signed in and checked against D1 (the org), no Durable Object: the gate's own cost.
   const me = await baseline(stack, 200, "/v1/me");
   const [one, floorOne] = await postToBroadcast([await parleyChat(stack, 1), await floorChat(floor, 1)], 200);
-  const [fifty, floorFifty] = await postToBroadcast([await parleyChat(stack, 50), await floorChat(floor, 50)], 100);
+  const [fifty, floorFifty, gatedFifty, unstoredFifty] = await postToBroadcast([
+    await parleyChat(stack, 50),
+    await floorChat(floor, 50),
+    await floorChat(floor, 50, "gated"),
+    await floorChat(floor, 50, "unstored"),
+  ], 100);
   await floor.stop();
   if (process.env.PARLEY_BENCH_PART === "latency") {
     // Only the latency figures, printed, for repeating them quickly; the document is not written.
-    console.log({ health, me, one, floorOne, fifty, floorFifty });
+    console.log({ health, me, one, floorOne, fifty, floorFifty, gatedFifty, unstoredFifty });
     process.exit(0);
   }
   const overhead = await turnOverhead(stack, 100);
@@ -205,6 +212,8 @@ round trip measured in the same run is the baseline to compare against.
 | post to broadcast, 50 clients, p50 / p99 (n=${fifty.n}) | ${ms(fifty.p50)} / ${ms(fifty.p99)} | p50 ≤ 5 ms, p99 ≤ 25 ms |
 | runtime floor (\`tests/bench/floor.mjs\`), post to broadcast, 1 client, p50 / p99 (n=${floorOne.n}) | ${ms(floorOne.p50)} / ${ms(floorOne.p99)} | |
 | runtime floor, post to broadcast, 50 clients, p50 / p99 (n=${floorFifty.n}) | ${ms(floorFifty.p50)} / ${ms(floorFifty.p99)} | |
+| runtime floor plus one D1 read before the post (the least a tenant gate costs), 50 clients, p50 / p99 (n=${gatedFifty.n}) | ${ms(gatedFifty.p50)} / ${ms(gatedFifty.p99)} | |
+| runtime floor without storing the row (fan-out alone), 50 clients, p50 / p99 (n=${unstoredFifty.n}) | ${ms(unstoredFifty.p50)} / ${ms(unstoredFifty.p99)} | |
 | turn with a zero-latency model: post to stored reply broadcast, p50 / p99 (n=${overhead.n}) | ${ms(overhead.p50)} / ${ms(overhead.p99)} | |
 | sustained posts into one chat (16 concurrent senders) | ${oneChat.toFixed(0)} msg/s | |
 | sustained posts across 100 chats (16 concurrent senders) | ${hundredChats.toFixed(0)} msg/s | |
@@ -233,6 +242,10 @@ workerd beside Parley's with the orchestrator's compatibility settings, and its 
 with Parley's, so both figures see the same moments of the host. Parley's figure minus the floor
 is what Parley's own work costs; the floor is what workerd, the loopback and the Node clients cost
 on this machine however little a worker does.
+Two variants of the floor bound what any design can reach here: with one D1 read by primary key
+before the post (ADR 10's tenant gate reads seats, billing and quotas from D1 before every post,
+so no design that keeps it can beat this), and without inserting the row (no storage commit
+holds the frames back: what sending one frame to 50 sockets costs on its own).
 
 "Post to broadcast" is the time from sending \`POST /v1/chats/{id}/messages\` to the message event
 arriving on every connected WebSocket (each client's arrival is one sample). "Turn" is the time
