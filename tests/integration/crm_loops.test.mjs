@@ -71,8 +71,14 @@ test("a cadence change moves the follow-ups already waiting, from the lead's cre
   assert.equal((await get(l.id)).next_followup_at, l.created_at + 700_000, "other settings leave follow-ups alone");
   await settings({ followup_max_steps: 0 });
   assert.equal((await get(l.id)).next_followup_at, null, "no steps: no follow-up");
+  const replied = await lead("Cadence Replied");
+  const reply = await call(stack, "POST", `/v1/leads/${replied.id}/replies`, { body: { client_id: "cadence-reply-1", content: "Thanks, I will read it" } });
+  assert.equal(reply.status, 200, reply.text);
   await settings({ followup_max_steps: 2, followup_intervals_hours: [500] });
-  assert.equal((await get(l.id)).next_followup_at, null, "a lead with nothing waiting is not revived");
+  assert.equal((await get(l.id)).next_followup_at, l.created_at + 500_000, "follow-ups back on: due one interval after creation");
+  assert.equal((await get(replied.id)).next_followup_at, null, "a lead paused by its reply stays paused");
+  const last = (await call(stack, "GET", "/v1/audit?action=followups.rescheduled&limit=500")).json.entries.at(-1);
+  assert.ok(JSON.parse(last.detail).revived >= 1, last.detail);
 });
 
 test("DRAFT_ONLY: a due follow-up becomes exactly one draft, decided by the policy as the agent", async () => {
@@ -232,4 +238,19 @@ test("the Workspace's alarms are counted in the org's metrics", async () => {
   assert.equal(metrics.status, 200, metrics.text);
   const line = metrics.text.split("\n").find((l) => l.startsWith('parley_alarms_total{object="workspace"} '));
   assert.ok(line && Number(line.split(" ").at(-1)) >= 1, `no workspace alarm counted:\n${metrics.text}`);
+});
+
+// Last: raising the step count revives every earlier lead whose steps ran out.
+test("raising followup_max_steps revives a lead whose follow-ups ran out unanswered, at once", async () => {
+  await settings({ mode: "DRAFT_ONLY", sunday_hold: false, followup_preset: "standard", followup_intervals_hours: [2], followup_max_steps: 1 });
+  const l = await lead("Steps Ran Out");
+  const done = await eventually(async () => ((await get(l.id)).followup_step === 1 ? get(l.id) : null), 30_000, "the one follow-up");
+  assert.equal(done.next_followup_at, null, "its steps are used up");
+  await settings({ followup_intervals_hours: [600], followup_max_steps: 2 });
+  const revived = await get(l.id);
+  assert.equal(revived.followup_step, 1, "the step counter never goes back");
+  assert.equal(revived.next_followup_at, l.created_at + 600_000, "one new interval after creation (a draft is not a message to the lead)");
+  await settings({ followup_intervals_hours: [2] });
+  await eventually(async () => ((await get(l.id)).followup_step === 2 ? true : null), 30_000, "the second follow-up");
+  assert.equal((await drafts(l.id)).length, 2, "one draft per step");
 });

@@ -221,14 +221,16 @@ pub fn on_created(c: &Cadence, now: i64) -> FollowupState {
 /// A lead's follow-up state once the org's cadence has changed. A follow-up still waiting is
 /// due one new interval after `anchor` (the lead's latest message from us, else its creation),
 /// or at `now` when that has passed, so a faster cadence catches up at once and a slower one
-/// waits longer; a lead whose step is past the new number of steps gets none. A lead with no
-/// follow-up waiting (paused by a reply, stopped, or done) is left as it is: a reply or a new
-/// message moves it on as before.
-pub fn reschedule(c: &Cadence, facts: &LeadFacts, state: FollowupState, anchor: i64, now: i64) -> FollowupState {
-    if state.next_at.is_none() {
-        return state;
-    }
-    if stop_reason(facts).is_some() || state.step >= u32::from(c.config.max_steps) {
+/// waits longer; a lead whose step is past the new number of steps gets none.
+///
+/// A lead with no follow-up waiting that is not paused by a reply (`replied`: its latest
+/// contact event is a message from it) had its sequence ended by the cadence itself: its steps
+/// ran out, or the org turned follow-ups off. If the new cadence leaves it steps, its next one
+/// is scheduled the same way, so raising `followup_max_steps` takes effect at once. A lead
+/// paused by a reply, or stopped (opt-out, takeover, closed), is left as it is.
+pub fn reschedule(c: &Cadence, facts: &LeadFacts, state: FollowupState, anchor: i64, replied: bool, now: i64) -> FollowupState {
+    let stopped = stop_reason(facts).is_some() || state.step >= u32::from(c.config.max_steps);
+    if stopped || (state.next_at.is_none() && replied) {
         return FollowupState { step: state.step, next_at: None };
     }
     FollowupState { step: state.step, next_at: Some(anchor.saturating_add(c.interval_ms(state.step)).max(now)) }

@@ -44,16 +44,18 @@ impl Workspace {
             meta_set(&sql, "settings", &stored.to_string())?;
             audit_log::append(&sql, now, &who, "settings.changed", None, &stored)?;
             let Some(cadence) = cadence else { return Ok(0) };
-            let mut moved = 0;
-            for lead in store::waiting_leads(&sql)? {
-                let after = followup::reschedule(&cadence, &lead.facts(), lead.followup(), lead.anchor, now);
-                if after != lead.followup() {
+            let (mut moved, mut revived) = (0, 0);
+            for lead in store::cadence_leads(&sql, cadence.config.max_steps)? {
+                let before = lead.followup();
+                let after = followup::reschedule(&cadence, &lead.facts(), before, lead.anchor, lead.replied(), now);
+                if after != before {
                     store::set_followup(&sql, &lead.id, after, now)?;
                     moved += 1;
+                    revived += usize::from(before.next_at.is_none());
                 }
             }
             if moved > 0 {
-                audit_log::append(&sql, now, &who, "followups.rescheduled", None, &serde_json::json!({ "leads": moved }))?;
+                audit_log::append(&sql, now, &who, "followups.rescheduled", None, &serde_json::json!({ "leads": moved, "revived": revived }))?;
             }
             Ok(moved)
         })?;

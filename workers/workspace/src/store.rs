@@ -353,10 +353,11 @@ pub fn update_lead(sql: &SqlStorage, id: &str, p: &workspace::lead::LeadPatch, n
     Ok(())
 }
 
-/// A lead with a follow-up waiting, and when we last wrote to it (else when it was created):
-/// what `workspace::followup::reschedule` needs when the org's cadence changes.
+/// A lead a cadence change may move: one with a follow-up waiting, or one below the new number
+/// of steps without one. With when we last wrote to it (else when it was created) and whether
+/// a reply paused it: what `workspace::followup::reschedule` needs.
 #[derive(Deserialize)]
-pub struct WaitingLead {
+pub struct CadenceLead {
     pub id: String,
     stage: String,
     opted_out: i64,
@@ -364,9 +365,11 @@ pub struct WaitingLead {
     followup_step: i64,
     next_followup_at: Option<i64>,
     pub anchor: i64,
+    /// 1 when the lead's latest contact event is a message from it.
+    replied: i64,
 }
 
-impl WaitingLead {
+impl CadenceLead {
     pub fn facts(&self) -> LeadFacts {
         lead_facts(&self.stage, self.opted_out, self.human_takeover)
     }
@@ -374,15 +377,18 @@ impl WaitingLead {
     pub fn followup(&self) -> FollowupState {
         followup_state(self.followup_step, self.next_followup_at)
     }
+
+    pub fn replied(&self) -> bool {
+        self.replied != 0
+    }
 }
 
-/// Every lead with a follow-up waiting.
-pub fn waiting_leads(sql: &SqlStorage) -> Result<Vec<WaitingLead>> {
+/// Every lead with a follow-up waiting, and every lead without one that is below `max_steps`
+/// (the new cadence's), with its anchor and whether a reply paused it.
+pub fn cadence_leads(sql: &SqlStorage, max_steps: u8) -> Result<Vec<CadenceLead>> {
     sql.exec(
-        "SELECT id, stage, opted_out, human_takeover, followup_step, next_followup_at, \
-         COALESCE((SELECT MAX(at) FROM contact_events c WHERE c.lead_id = leads.id AND c.direction = 'outbound'), created_at) AS anchor \
-         FROM leads WHERE next_followup_at IS NOT NULL",
-        None,
+        "SELECT id, stage, opted_out, human_takeover, followup_step, next_followup_at,          COALESCE(last_out, created_at) AS anchor, (last_in IS NOT NULL AND last_in >= COALESCE(last_out, -1)) AS replied          FROM (SELECT leads.*,            (SELECT MAX(at) FROM contact_events c WHERE c.lead_id = leads.id AND c.direction = 'outbound') AS last_out,            (SELECT MAX(at) FROM contact_events c WHERE c.lead_id = leads.id AND c.direction = 'inbound') AS last_in            FROM leads WHERE next_followup_at IS NOT NULL OR followup_step < ?)",
+        vec![i64::from(max_steps).into()],
     )?
     .to_array()
 }

@@ -133,23 +133,51 @@ fn a_cadence_change_moves_a_waiting_follow_up_to_the_new_interval_from_the_last_
     let sent_at = 1_000;
     let waiting = next(&standard, &open_lead(), FollowupState::default(), Event::Outbound, sent_at);
     assert_eq!(waiting.next_at, Some(sent_at + 48 * HOUR_MS));
-    let faster = reschedule(&aggressive, &open_lead(), waiting, sent_at, sent_at + HOUR_MS);
+    let faster = reschedule(&aggressive, &open_lead(), waiting, sent_at, false, sent_at + HOUR_MS);
     assert_eq!(faster, FollowupState { step: 0, next_at: Some(sent_at + 24 * HOUR_MS) });
-    let back = reschedule(&standard, &open_lead(), faster, sent_at, sent_at + HOUR_MS);
+    let back = reschedule(&standard, &open_lead(), faster, sent_at, false, sent_at + HOUR_MS);
     assert_eq!(back, waiting, "changing back restores the original time");
-    let late = reschedule(&aggressive, &open_lead(), waiting, sent_at, sent_at + 30 * HOUR_MS);
+    let late = reschedule(&aggressive, &open_lead(), waiting, sent_at, false, sent_at + 30 * HOUR_MS);
     assert_eq!(late.next_at, Some(sent_at + 30 * HOUR_MS), "already past the new interval: due now");
 }
 
 #[test]
-fn a_cadence_change_stops_leads_past_the_new_step_count_and_leaves_idle_leads_alone() {
+fn a_cadence_change_stops_leads_past_the_new_step_count_and_leaves_paused_leads_alone() {
     let at_step_two = FollowupState { step: 2, next_at: Some(50) };
-    assert_eq!(reschedule(&cadence(2), &open_lead(), at_step_two, 0, 10), FollowupState { step: 2, next_at: None });
-    assert_eq!(reschedule(&cadence(0), &open_lead(), FollowupState { step: 0, next_at: Some(50) }, 0, 10).next_at, None, "0 steps turns them off");
+    assert_eq!(reschedule(&cadence(2), &open_lead(), at_step_two, 0, false, 10), FollowupState { step: 2, next_at: None });
+    assert_eq!(reschedule(&cadence(0), &open_lead(), FollowupState { step: 0, next_at: Some(50) }, 0, false, 10).next_at, None, "0 steps turns them off");
     let paused = FollowupState { step: 1, next_at: None };
-    assert_eq!(reschedule(&cadence(5), &open_lead(), paused, 0, 10), paused, "a paused lead stays paused");
+    assert_eq!(reschedule(&cadence(5), &open_lead(), paused, 0, true, 10), paused, "a lead paused by a reply stays paused");
     let opted_out = LeadFacts { opted_out: true, ..open_lead() };
-    assert_eq!(reschedule(&cadence(3), &opted_out, FollowupState { step: 0, next_at: Some(50) }, 0, 10).next_at, None);
+    assert_eq!(reschedule(&cadence(3), &opted_out, FollowupState { step: 0, next_at: Some(50) }, 0, false, 10).next_at, None);
+}
+
+#[test]
+fn raising_the_step_count_revives_a_lead_whose_steps_ran_out_unanswered() {
+    let sent_at = 1_000;
+    // Three follow-ups sent under a maximum of three, none answered: the sequence ended.
+    let mut state = next(&cadence(3), &open_lead(), FollowupState::default(), Event::Outbound, 0);
+    for _ in 0..3 {
+        state = next(&cadence(3), &open_lead(), state, Event::Done, sent_at);
+    }
+    assert_eq!(state, FollowupState { step: 3, next_at: None });
+    let revived = reschedule(&cadence(5), &open_lead(), state, sent_at, false, sent_at + HOUR_MS);
+    assert_eq!(revived, FollowupState { step: 3, next_at: Some(sent_at + cadence(5).interval_ms(3)) }, "due one interval after our last message");
+    let late = reschedule(&cadence(5), &open_lead(), state, sent_at, false, sent_at + 1_000 * HOUR_MS);
+    assert_eq!(late.next_at, Some(sent_at + 1_000 * HOUR_MS), "long past: due now");
+    assert_eq!(reschedule(&cadence(3), &open_lead(), state, sent_at, false, sent_at + HOUR_MS), state, "still no steps left");
+    assert_eq!(reschedule(&cadence(5), &open_lead(), state, sent_at, true, sent_at + HOUR_MS), state, "answered: paused, not revived");
+    let taken_over = LeadFacts { human_takeover: true, ..open_lead() };
+    assert_eq!(reschedule(&cadence(5), &taken_over, state, sent_at, false, sent_at + HOUR_MS), state, "a person has the lead");
+}
+
+#[test]
+fn turning_follow_ups_back_on_revives_a_lead_never_written_to() {
+    let created = 0;
+    let off = reschedule(&cadence(0), &open_lead(), on_created(&cadence(3), created), created, false, 10);
+    assert_eq!(off, FollowupState { step: 0, next_at: None });
+    let on = reschedule(&cadence(3), &open_lead(), off, created, false, 20);
+    assert_eq!(on, on_created(&cadence(3), created), "as if follow-ups had never been off");
 }
 
 proptest! {
@@ -183,11 +211,12 @@ proptest! {
     }
 
     /// Rescheduling never moves the step, never schedules in the past, never revives a lead
-    /// with nothing waiting, and agrees with the cadence: a waiting lead is due exactly one new
-    /// interval after its last message unless that has passed.
+    /// paused by a reply, and agrees with the
+    /// cadence: a lead it schedules is due exactly one new interval after its last message
+    /// unless that has passed.
     #[test]
     fn rescheduling_keeps_the_step_and_follows_the_new_interval(
-        step in 0u32..12, waiting in any::<bool>(), max_steps in 0u8..=10, preset in 0usize..3,
+        step in 0u32..12, waiting in any::<bool>(), replied in any::<bool>(), max_steps in 0u8..=10, preset in 0usize..3,
         anchor in 0i64..10_000_000_000, elapsed in 0i64..2_000_000_000, stopped in any::<bool>(),
     ) {
         let presets = [Preset::Gentle, Preset::Standard, Preset::Aggressive];
@@ -195,12 +224,12 @@ proptest! {
         let facts = LeadFacts { opted_out: stopped, ..open_lead() };
         let state = FollowupState { step, next_at: waiting.then_some(anchor + 1) };
         let now = anchor + elapsed;
-        let after = reschedule(&c, &facts, state, anchor, now);
+        let after = reschedule(&c, &facts, state, anchor, replied, now);
         prop_assert_eq!(after.step, step);
         match after.next_at {
-            None => prop_assert!(!waiting || stopped || step >= u32::from(max_steps)),
+            None => prop_assert!((!waiting && replied) || stopped || step >= u32::from(max_steps)),
             Some(at) => {
-                prop_assert!(waiting && !stopped && step < u32::from(max_steps));
+                prop_assert!((waiting || !replied) && !stopped && step < u32::from(max_steps));
                 prop_assert_eq!(at, (anchor + c.interval_ms(step)).max(now));
             }
         }
