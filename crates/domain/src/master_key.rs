@@ -90,9 +90,12 @@ impl MasterKeys {
         }
     }
 
-    /// Whether a row sealed under `key_id` should be sealed again under the current key.
-    pub fn needs_reseal(&self, key_id: Option<&str>) -> bool {
-        key_id != Some(self.current.id.as_str())
+    /// The key id whose rows the reseal pass moves to the current key: the previous key's,
+    /// during a rotation. Rows without an id are always taken too (they open with one of the
+    /// keys); rows under any other id open with neither, so the pass leaves them alone and only
+    /// counts them as remaining.
+    pub fn reseal_source(&self) -> Option<&str> {
+        self.previous.as_ref().map(|k| k.id.as_str())
     }
 }
 
@@ -135,11 +138,10 @@ mod tests {
     }
 
     #[test]
-    fn only_rows_under_the_current_key_are_left_alone() {
+    fn the_reseal_pass_takes_the_previous_keys_rows() {
         let rotating = MasterKeys::new(&B, Some(&A)).unwrap();
         let a_id = MasterKeys::new(&A, None).unwrap().current().id().to_owned();
-        assert!(rotating.needs_reseal(Some(&a_id)));
-        assert!(rotating.needs_reseal(None));
-        assert!(!rotating.needs_reseal(Some(rotating.current().id())));
+        assert_eq!(rotating.reseal_source(), Some(a_id.as_str()));
+        assert_eq!(MasterKeys::new(&B, None).unwrap().reseal_source(), None, "no rotation: only rows without an id");
     }
 }

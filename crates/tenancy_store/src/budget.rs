@@ -28,11 +28,13 @@ pub async fn spend(db: &D1Database, org: &OrgId, now_ms: i64) -> Result<Spend, A
         period_start: Option<i64>,
         period_end: Option<i64>,
     }
+    // The governing subscription is read once and gives both the plan (by its price; the
+    // starter plan's budget when the price matches no plan) and the period.
     let sql = format!(
         "SELECT (SELECT COALESCE(SUM(cost_micros), 0) FROM usage_periods WHERE org_id = ?1 AND period_start <= ?2 AND period_end > ?2) AS spent, \
-         (SELECT p.ai_budget_micros FROM plans p WHERE p.id = COALESCE((SELECT pl.id FROM plans pl JOIN (SELECT * FROM ({ORG_SUBSCRIPTION_SQL}) LIMIT 1) s \
-         ON pl.stripe_price = s.price OR pl.id = s.price), 'starter')) AS budget, \
-         s.period_start, s.period_end FROM (SELECT 1) LEFT JOIN (SELECT period_start, period_end FROM ({ORG_SUBSCRIPTION_SQL}) LIMIT 1) s"
+         COALESCE((SELECT p.ai_budget_micros FROM plans p WHERE p.stripe_price = s.price OR p.id = s.price LIMIT 1), \
+                  (SELECT ai_budget_micros FROM plans WHERE id = 'starter')) AS budget, \
+         s.period_start, s.period_end FROM (SELECT 1) LEFT JOIN (SELECT * FROM ({ORG_SUBSCRIPTION_SQL}) LIMIT 1) s"
     );
     let row: Option<Row> = first(db, &sql, &[text(org.as_str()), int(now_ms)]).await?;
     let sub = row.as_ref().and_then(|r| Some((r.period_start?, r.period_end?)));

@@ -213,7 +213,7 @@ struct Count {
 /// and each replacement is a `secret.resealed` security event in the same batch.
 pub async fn reseal(db: &D1Database, keys: &MasterKeys, limit: u32, now_ms: i64) -> Result<Reseal, ApiError> {
     let current = text(keys.current().id());
-    let previous = keys.previous().map_or(JsValue::NULL, |k| text(k.id()));
+    let previous = keys.reseal_source().map_or(JsValue::NULL, text);
     let rows: Vec<ResealRow> = all(
         db,
         "SELECT org_id, name, nonce, ciphertext, key_id FROM secrets WHERE key_id IS NULL OR key_id = ?1 ORDER BY org_id, name LIMIT ?2",
