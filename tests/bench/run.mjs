@@ -199,7 +199,7 @@ started through Miniflare's API (\`tests/support/miniflare_stack.mjs\`) with the
 \`wrangler.toml\` files: local D1, R2, SQLite Durable Objects and the service binding, and the
 offline model (zero latency). Miniflare is used rather than \`wrangler dev\` because wrangler's
 devtools inspector turns every Worker-to-Durable-Object call into logged events and costs them
-most of their throughput on 2 cores (see \`../shared/TOOLCHAIN.md\`). The load generator is Node on
+most of their throughput on 2 cores. The load generator is Node on
 the same machine, over loopback, so every figure includes its HTTP and WebSocket client costs.
 It talks to the orchestrator's own socket in workerd, as production traffic reaches the worker,
 not through Miniflare's development entry router (one more hop per request and per WebSocket
