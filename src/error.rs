@@ -3,12 +3,12 @@
 use domain::ApiError;
 use worker::{Response, Result};
 
-/// `{ "error": { "code", "message" } }` with the error's status (and `Retry-After` when the
-/// error carries one).
+/// `{ "error": { "code", "message" } }` with the error's status and the headers it calls for
+/// (`Retry-After` with a 429, `Allow` with a 405).
 pub fn response(e: &ApiError) -> Result<Response> {
     let mut res = Response::from_json(&e.body())?.with_status(e.status());
-    if let Some(secs) = e.retry_after() {
-        res.headers_mut().set("Retry-After", &secs.to_string())?;
+    for (name, value) in e.headers() {
+        res.headers_mut().set(name, &value)?;
     }
     Ok(res)
 }

@@ -5,7 +5,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack } from "../support/stack.mjs";
-import { call, createChat, allMessages, settledTurn } from "../support/client.mjs";
+import { call, createChat, allMessages, settledTurn, turns } from "../support/client.mjs";
+import { d1All } from "../support/d1.mjs";
 
 let stack;
 before(async () => {
@@ -47,6 +48,9 @@ test("a posted message is stored, answered, and a retried post is not stored twi
   assert.equal(again.status, 200);
   assert.equal(again.json.duplicate, true);
   assert.equal(again.json.message.seq, 1);
+  const reused = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: "retry-1", content: "Something else" } });
+  assert.equal(reused.status, 409, reused.text);
+  assert.equal(reused.json.error.code, "client_id_conflict");
   const turn = await settledTurn(stack, id, 1);
   assert.equal(turn.state, "done", JSON.stringify(turn));
   assert.equal(turn.model, "parley-offline-1");
@@ -72,6 +76,24 @@ test("every bad input gets its 4xx and a stable code, and writes nothing", async
   const id = await createChat(stack);
   const ok = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: "keep", content: "kept" } });
   assert.equal(ok.status, 201);
+  await settledTurn(stack, id, ok.json.message.seq);
+  // What a bad input could write: messages and turns in the chat's object, chats and message
+  // usage in D1 (request metrics are meant to count refusals, so they are not compared).
+  const written = async () => ({
+    messages: (await allMessages(stack, id)).map((m) => [m.seq, m.role, m.client_id]),
+    turns: (await turns(stack, id)).map((t) => t.id),
+    chats: d1All(stack, "SELECT id, title FROM chats ORDER BY id").map((r) => ({ ...r })),
+    usage: d1All(stack, "SELECT org_id, period_start, messages FROM usage_periods ORDER BY org_id, period_start").map((r) => ({ ...r })),
+  });
+  const before = await (async () => {
+    // The accepted message's usage is counted after its response: wait until it shows.
+    for (let i = 0; i < 50; i++) {
+      const w = await written();
+      if (w.usage.some((u) => u.messages > 0)) return w;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("the accepted message's usage was never counted");
+  })();
   const post = (opts) => call(stack, "POST", `/v1/chats/${id}/messages`, opts);
   const cases = [
     ["malformed JSON", await post({ raw: '{"client_id": "x", ', headers: { "Content-Type": "application/json" } }), 400, "malformed_json"],
@@ -94,6 +116,8 @@ test("every bad input gets its 4xx and a stable code, and writes nothing", async
     ["socket without upgrade", await call(stack, "GET", `/v1/chats/${id}/ws`), 426, "upgrade_required"],
     ["bad chat title", await call(stack, "POST", "/v1/chats", { body: { title: 7 } }), 400, "invalid_field"],
   ];
+  const wrongMethod = cases.find(([name]) => name === "wrong method")[1];
+  assert.equal(wrongMethod.headers.get("allow"), "GET, POST", "a 405 names the methods the path serves");
   for (const [name, res, status, code] of cases) {
     assert.equal(res.status, status, `${name}: ${res.text}`);
     assert.ok(res.json?.error?.message, `${name} has a JSON error body`);
@@ -101,8 +125,7 @@ test("every bad input gets its 4xx and a stable code, and writes nothing", async
   }
   const log = await allMessages(stack, id);
   assert.deepEqual(log.filter((m) => m.role === "user").map((m) => m.client_id), ["keep"], "nothing but the valid message was stored");
-  const chats = (await call(stack, "GET", "/v1/chats")).json.chats;
-  assert.ok(!chats.some((c) => c.title === 7));
+  assert.deepEqual(await written(), before, "no message, turn, chat or usage written by any bad input");
 });
 
 test("the browser app is served as static assets", async () => {

@@ -88,6 +88,11 @@ test("50 concurrent sends to one contact: exactly one is allowed, the rest defer
   assert.equal(retry.json.duplicate, true);
   assert.equal(retry.json.sent.id, allowed[0].json.sent.id);
   assert.equal((await call(stack, "GET", `/v1/leads/${l.id}/decisions`)).json.decisions.length, 50, "a retried send is not decided again");
+  const reused = await call(stack, "POST", `/v1/leads/${l.id}/sends`, { body: { client_id: `burst-${clientId}`, content: "Something else entirely" } });
+  assert.equal(reused.status, 409, reused.text);
+  assert.equal(reused.json.error.code, "client_id_conflict");
+  assert.equal((await call(stack, "GET", `/v1/leads/${l.id}/decisions`)).json.decisions.length, 50, "a reused client id decides nothing");
+  assert.equal((await call(stack, "GET", "/v1/outbox")).json.sent.filter((o) => o.lead_id === l.id).length, 1, "and sends nothing");
 });
 
 test("the kill switch stops every send, with its reason and the next step", async () => {

@@ -49,12 +49,14 @@ function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspa
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/workspace/build/worker/shim.mjs"))}`)
     .replace('migrations_dir = "../../d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
   if (Object.keys(workspaceVars).length) workspace += "\n[vars]\n" + Object.entries(workspaceVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
-  // The chat worker decrypts granted secrets, so it shares the orchestrator's master key.
+  // The chat worker decrypts granted secrets with the orchestrator's master key. It declares the
+  // key as a required secret, which `wrangler dev` takes from the environment (stackEnv), as
+  // `cargo xtask dev` provides it; its other variables are plain.
   let chat = stripBuild(readFileSync(abs("workers/chat/wrangler.toml"), "utf8"))
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/chat/build/worker/shim.mjs"))}`)
     .replace('migrations_dir = "../../d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
-  const chatVarsAll = { PARLEY_MASTER_KEY: orchestratorVars.PARLEY_MASTER_KEY, ...chatVars };
-  chat += "\n[vars]\n" + Object.entries(chatVarsAll).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
+  const plainChatVars = Object.entries(chatVars).filter(([k, v]) => v !== undefined && k !== "PARLEY_MASTER_KEY");
+  if (plainChatVars.length) chat += "\n[vars]\n" + plainChatVars.map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
   const orchPath = path.join(dir, "orchestrator.toml");
   const agentsPath = path.join(dir, "agents.toml");
   const workspacePath = path.join(dir, "workspace.toml");
@@ -77,6 +79,12 @@ export function stackWrangler(stack, args) {
 export function wranglerSync(args, cwd) {
   const r = spawnSync(NODE, [WRANGLER, ...args], { cwd, env: wranglerEnv(), encoding: "utf8" });
   if (r.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** The environment of a stack's `wrangler dev`: the chat worker's required secret. */
+function stackEnv(stack) {
+  const key = stack.options.chatVars?.PARLEY_MASTER_KEY ?? stack.orchestratorVars.PARLEY_MASTER_KEY;
+  return { ...wranglerEnv(), ...(key === undefined ? {} : { PARLEY_MASTER_KEY: key }) };
 }
 
 function wranglerEnv() {
@@ -107,7 +115,7 @@ export async function startStack(options = {}) {
     }
   }
   // Requests made through tests/support/client.mjs carry this token (the demo org's admin).
-  const stack = { persistDir, dir, configs, options, output: "", token: await mintToken() };
+  const stack = { persistDir, dir, configs, options, orchestratorVars, output: "", token: await mintToken() };
   await launch(stack);
   stack.stop = () => stop(stack, "SIGTERM");
   stack.kill = () => stop(stack, "SIGKILL");
@@ -137,7 +145,7 @@ async function launch(stack, reusePort) {
     "--inspector-port", String(inspector), "--persist-to", stack.persistDir, "--log-level", stack.options.logLevel || "warn", "--show-interactive-dev-session=false",
     // Lets a test run the cron trigger with `GET /__scheduled?cron=...`.
     "--test-scheduled"];
-  const child = spawn(NODE, args, { cwd: stack.dir, env: wranglerEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(NODE, args, { cwd: stack.dir, env: stackEnv(stack), detached: true, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (d) => (stack.output += d));
   child.stderr.on("data", (d) => (stack.output += d));
   stack.child = child;

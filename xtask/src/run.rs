@@ -23,23 +23,49 @@ fn build_all(tools: &Tools) -> Result<(), String> {
     Ok(())
 }
 
-/// The local development issuer's port (see `tools/dev_issuer.mjs`).
-const DEV_ISSUER_PORT: &str = "8788";
+/// Where `cargo xtask dev` serves and keeps its state. The defaults are the README's; the
+/// flags (`--port`, `--issuer-port`, `--state`) let the test suite run a second copy beside a
+/// developer's (`tests/integration/dev_command.test.mjs`).
+pub struct DevOptions {
+    port: String,
+    /// The local development issuer's port (see `tools/dev_issuer.mjs`).
+    issuer_port: String,
+    state: String,
+}
 
-pub fn dev() -> Result<(), String> {
+impl DevOptions {
+    pub fn parse(args: &[String]) -> Result<DevOptions, String> {
+        let mut opts = DevOptions { port: "8787".into(), issuer_port: "8788".into(), state: STATE_DIR.into() };
+        let mut rest = args.iter();
+        while let Some(flag) = rest.next() {
+            let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?.clone();
+            match flag.as_str() {
+                "--port" | "--issuer-port" if value.parse::<u16>().is_err() => return Err(format!("{flag}: `{value}` is not a port")),
+                "--port" => opts.port = value,
+                "--issuer-port" => opts.issuer_port = value,
+                "--state" => opts.state = value,
+                other => return Err(format!("unknown option `{other}`; usage: cargo xtask dev [--port N] [--issuer-port N] [--state DIR]")),
+            }
+        }
+        Ok(opts)
+    }
+}
+
+pub fn dev(opts: &DevOptions) -> Result<(), String> {
     let tools = install::all(Scope::Build)?;
     build_all(&tools)?;
+    let state = opts.state.as_str();
     // CI=true keeps wrangler from asking for confirmation before applying migrations.
-    status(wrangler(&tools).args(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]).env("CI", "true"))?;
-    status(wrangler(&tools).args(["d1", "execute", "DB", "--local", "--persist-to", STATE_DIR, "--file", "xtask/sql/dev_seed.sql"]).env("CI", "true"))?;
-    // The development issuer's key pair and the local secrets are created once in .state;
-    // the worker is configured with the issuer's JWKS, exactly as it would be with Clerk's.
-    let vars = dev_vars(&tools)?;
+    status(wrangler(&tools).args(["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]).env("CI", "true"))?;
+    status(wrangler(&tools).args(["d1", "execute", "DB", "--local", "--persist-to", state, "--file", "xtask/sql/dev_seed.sql"]).env("CI", "true"))?;
+    // The development issuer's key pair and the local secrets are created once in the state
+    // folder; the worker is configured with the issuer's JWKS, exactly as it would be with Clerk's.
+    let vars = dev_vars(&tools, opts)?;
     let mut issuer = node(&tools)
-        .args(["tools/dev_issuer.mjs", "serve", "--state", STATE_DIR, "--port", DEV_ISSUER_PORT])
+        .args(["tools/dev_issuer.mjs", "serve", "--state", state, "--port", &opts.issuer_port])
         .spawn()
         .map_err(|e| format!("starting the development issuer: {e}"))?;
-    eprintln!("xtask: Parley is starting at http://127.0.0.1:8787 (Ctrl-C to stop); you are signed in as the demo org's admin");
+    eprintln!("xtask: Parley is starting at http://127.0.0.1:{} (Ctrl-C to stop); you are signed in as the demo org's admin", opts.port);
     let mut cmd = wrangler(&tools);
     cmd.args([
         "dev",
@@ -54,13 +80,17 @@ pub fn dev() -> Result<(), String> {
         "--ip",
         "127.0.0.1",
         "--port",
-        "8787",
+        &opts.port,
         "--persist-to",
-        STATE_DIR,
+        state,
         "--show-interactive-dev-session=false",
     ]);
+    // `wrangler dev` gives `--var` to the first worker only. The others read the secrets their
+    // wrangler.toml requires (`[secrets] required`, the chat worker's master key) from the
+    // environment, as they would be checked for at `wrangler deploy`.
     for (key, value) in &vars {
         cmd.arg("--var").arg(format!("{key}:{value}"));
+        cmd.env(key, value);
     }
     let result = status(&mut cmd);
     let _ = issuer.kill();
@@ -68,9 +98,9 @@ pub fn dev() -> Result<(), String> {
 }
 
 /// The orchestrator's development settings, as `KEY=VALUE` lines from the issuer script.
-fn dev_vars(tools: &Tools) -> Result<Vec<(String, String)>, String> {
+fn dev_vars(tools: &Tools, opts: &DevOptions) -> Result<Vec<(String, String)>, String> {
     let out = node(tools)
-        .args(["tools/dev_issuer.mjs", "vars", "--state", STATE_DIR, "--port", DEV_ISSUER_PORT])
+        .args(["tools/dev_issuer.mjs", "vars", "--state", &opts.state, "--port", &opts.issuer_port])
         .output()
         .map_err(|e| format!("dev settings: {e}"))?;
     if !out.status.success() {

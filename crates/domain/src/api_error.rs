@@ -156,6 +156,15 @@ impl ApiError {
         }
     }
 
+    /// The headers the error's status calls for: `Retry-After` with a 429, and `Allow` (the
+    /// methods the path does serve) with a 405, as HTTP requires.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        match self {
+            ApiError::MethodNotAllowed { allowed } => vec![("Allow", allowed.clone())],
+            _ => self.retry_after().map(|secs| ("Retry-After", secs.to_string())).into_iter().collect(),
+        }
+    }
+
     /// The JSON error body `{ "error": { "code", "message" } }`; a quota error also names the
     /// quota, so clients need not parse the message.
     pub fn body(&self) -> serde_json::Value {
@@ -203,6 +212,9 @@ mod tests {
     fn a_rate_limit_is_429_with_retry_after_and_its_scope() {
         let err = ApiError::RateLimited { scope: "user", limit: 600, retry_after_secs: 12 };
         assert_eq!((err.status(), err.code(), err.retry_after()), (429, "rate_limited", Some(12)));
+        assert_eq!(err.headers(), vec![("Retry-After", "12".to_owned())]);
+        assert_eq!(ApiError::MethodNotAllowed { allowed: "GET, POST".into() }.headers(), vec![("Allow", "GET, POST".to_owned())]);
+        assert!(ApiError::UnknownChat.headers().is_empty());
         let body = err.body();
         assert_eq!(body["error"]["scope"], "user");
         assert_eq!(body["error"]["limit"], 600);

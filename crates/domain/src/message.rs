@@ -68,6 +68,26 @@ impl NewUserMessage {
         }
         Ok(NewUserMessage { client_id, content: content.to_owned() })
     }
+
+    /// Whether this post, whose client id the chat already holds for a message with
+    /// `stored_content`, is a retry of it ([`check_retry`]).
+    pub fn check_retry_of(&self, stored_content: &str) -> Result<(), ApiError> {
+        check_retry(&self.client_id, stored_content, &self.content)
+    }
+}
+
+/// Whether a post whose `client_id` is already stored, with `stored_content`, is a retry of it
+/// (answered with what was stored) or a different message reusing the id: that is refused with
+/// 409 `client_id_conflict`, so a client that reused an id learns its new message was neither
+/// stored nor sent, instead of being told it was.
+pub fn check_retry(client_id: &ClientId, stored_content: &str, content: &str) -> Result<(), ApiError> {
+    if content == stored_content {
+        return Ok(());
+    }
+    Err(ApiError::Conflict {
+        code: "client_id_conflict",
+        message: format!("client_id `{}` was already used for a different message", client_id.as_str()),
+    })
 }
 
 /// A stored message as clients see it.
@@ -87,6 +107,15 @@ pub struct MessageView {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_retry_must_repeat_the_stored_message() {
+        let post = NewUserMessage::from_body(br#"{"client_id":"c-1","content":"Hello"}"#).unwrap();
+        assert_eq!(post.check_retry_of("Hello"), Ok(()));
+        let conflict = post.check_retry_of("Hello!").unwrap_err();
+        assert_eq!((conflict.status(), conflict.code()), (409, "client_id_conflict"));
+        assert!(conflict.to_string().contains("c-1"));
+    }
+
     use super::*;
 
     fn body(v: serde_json::Value) -> Vec<u8> {

@@ -82,6 +82,7 @@ impl ChatController {
         // While this instance drains the queue, the running loop picks the new turn up itself;
         // otherwise the alarm is armed to start it.
         let arm = !self.draining.get();
+        let post = new.clone();
         let (message, duplicate) = transaction(&self.state.storage(), move || {
             if let Some(existing) = store::message_by_client_id(&sql, new.client_id.as_str())? {
                 return Ok((existing, true));
@@ -96,7 +97,11 @@ impl ChatController {
             Ok((message, false))
         })?;
         if duplicate {
-            return json(200, &PostedMessage { message, duplicate });
+            // Nothing was written: a retry gets the stored message, a reused id a 409.
+            return match post.check_retry_of(&message.content) {
+                Ok(()) => json(200, &PostedMessage { message, duplicate }),
+                Err(e) => error(&e),
+            };
         }
         sockets::broadcast(&self.state, &ChatEvent::Message { message: message.clone() });
         if let Some(turn) = store::turn(&self.state.storage().sql(), &turn_id_for(message.seq))? {

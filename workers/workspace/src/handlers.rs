@@ -137,14 +137,21 @@ impl Workspace {
         let cadence = self.cadence(&all);
         let (sql, settings, channel, zones, lead_id, now) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
+            // A retry repeats what was sent; a reused id with other content is refused, unsent.
+            if let Some((_, _, stored, _)) = store::sent_by_client_id(&sql, new.client_id.as_str())? {
+                if let Err(e) = domain::message::check_retry(&new.client_id, &stored, &new.content) {
+                    return Ok(Err(e));
+                }
+            }
             let attempt = SendAttempt { lead_id: &lead_id, client_id: new.client_id.as_str(), content: &new.content, risk: 0, actor: &who, channel: &channel, origin: Origin::Human, cadence: &cadence, trace: trace.as_deref() };
-            decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now)
+            decide_and_record(&sql, &settings, zones.as_ref(), &attempt, now).map(Ok)
         })?;
         // The intent is stored; delivery happens after, and is retried from the alarm.
         self.deliver_due().await?;
         match outcome {
-            Some(o) => send_answer(o.status, &o.body),
-            None => error(&ApiError::UnknownLead),
+            Ok(Some(o)) => send_answer(o.status, &o.body),
+            Ok(None) => error(&ApiError::UnknownLead),
+            Err(e) => error(&e),
         }
     }
 }
