@@ -1,5 +1,6 @@
-// `GET /ready` names the dependency that fails: here the agents worker is not running, so the
-// orchestrator's AGENTS service binding has nothing behind it.
+// `GET /ready` names every dependency that fails: the agents worker not running (the AGENTS
+// service binding has nothing behind it), and the orchestrator run without its D1, R2 and Chat
+// Controller bindings.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -23,4 +24,18 @@ test("readiness is 503 and names the agents worker when it is down", async () =>
   assert.equal(ready.json.error.code, "unavailable");
   assert.deepEqual(ready.json.failed.map((f) => f.dependency), ["agents"]);
   assert.match(ready.json.error.message, /agents/);
+});
+
+test("readiness names D1, R2 and the Chat Controller when the orchestrator cannot reach them", async () => {
+  const broken = await startStack({ unbound: ["DB", "BACKUPS", "CHAT_CONTROLLER"] });
+  try {
+    assert.equal((await call(broken, "GET", "/health")).status, 200);
+    const ready = await call(broken, "GET", "/ready");
+    assert.equal(ready.status, 503, ready.text);
+    assert.deepEqual(ready.json.failed.map((f) => f.dependency), ["d1", "r2", "chat_controller"], "the workspace and the agents worker still answer");
+    assert.ok(ready.json.failed.every((f) => typeof f.reason === "string" && f.reason.length > 0), ready.text);
+    assert.match(ready.json.error.message, /^d1 /);
+  } finally {
+    await broken.stop();
+  }
 });

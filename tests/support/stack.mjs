@@ -31,7 +31,7 @@ function tomlString(v) {
 
 // The real wrangler.toml files, with paths made absolute, the build step dropped (the test
 // command builds first) and the variables of this test.
-function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspaceVars = {}, agentsOnly, orchestratorOnly }) {
+function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspaceVars = {}, agentsOnly, orchestratorOnly, unbound = [] }) {
   const abs = (p) => path.join(ROOT, p);
   const stripBuild = (t) => t.replace(/\[build\][^[]*/m, "");
   let orch = readFileSync(abs("wrangler.toml"), "utf8");
@@ -40,6 +40,13 @@ function writeConfigs(dir, { orchestratorVars, agentVars, chatVars = {}, workspa
     .replace('directory = "./public"', `directory = ${tomlString(abs("public"))}`)
     .replace('migrations_dir = "d1_migrations"', `migrations_dir = ${tomlString(abs("d1_migrations"))}`);
   orch += "\n[vars]\n" + Object.entries(orchestratorVars).map(([k, v]) => `${k} = ${tomlString(v)}`).join("\n") + "\n";
+  // Bindings the orchestrator is to run without: renamed, so the worker finds nothing under the
+  // name it reads (the local resources behind them still exist for the other workers).
+  for (const name of unbound) {
+    const renamed = orch.replace(new RegExp(`^((?:binding|name) = )"${name}"$`, "m"), `$1"${name}_UNBOUND"`);
+    if (renamed === orch) throw new Error(`no binding ${name} in wrangler.toml`);
+    orch = renamed;
+  }
   let agents = readFileSync(abs("workers/agents/wrangler.toml"), "utf8");
   agents = stripBuild(agents)
     .replace('main = "build/worker/shim.mjs"', `main = ${tomlString(abs("workers/agents/build/worker/shim.mjs"))}`)
@@ -95,7 +102,8 @@ function wranglerEnv() {
  * Starts a stack. Options: agentVars (the agents worker's variables: no OPENAI_API_KEY means
  * the offline model), orchestratorVars, chatVars and workspaceVars (those workers'), seedFiles (more SQL to load into D1, relative to the
  * repository), agentsOnly (just the agents worker), orchestratorOnly
- * (no agents worker behind the AGENTS binding), persistDir (reuse
+ * (no agents worker behind the AGENTS binding), unbound (names of the orchestrator's bindings to
+ * leave it without, e.g. ["DB", "BACKUPS"]), persistDir (reuse
  * state). Returns { url, port, persistDir, token, stop(), kill(), restart(), logs() }.
  */
 export async function startStack(options = {}) {
@@ -107,11 +115,11 @@ export async function startStack(options = {}) {
   // (tests/integration/observability.test.mjs does).
   const orchestratorVars = { RATE_LIMIT_USER: "1000000", RATE_LIMIT_ORG: "1000000", ...(await authVars()), ...(options.orchestratorVars || {}) };
   const agentVars = { BREAKER_FAILURE_THRESHOLD: "1000", ...(options.agentVars || {}) };
-  const configs = writeConfigs(dir, { orchestratorVars, agentVars, chatVars: options.chatVars || {}, workspaceVars: options.workspaceVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly });
+  const configs = writeConfigs(dir, { orchestratorVars, agentVars, chatVars: options.chatVars || {}, workspaceVars: options.workspaceVars || {}, agentsOnly: options.agentsOnly, orchestratorOnly: options.orchestratorOnly, unbound: options.unbound });
   if (!options.agentsOnly && !options.persistDir) {
-    wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
+    wranglerSync(["d1", "migrations", "apply", "parley", "--local", "--persist-to", persistDir, "-c", configs[0]], dir);
     for (const file of ["xtask/sql/dev_seed.sql", ...(options.seedFiles || [])]) {
-      wranglerSync(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "-c", configs[0], "--file", path.join(ROOT, file)], dir);
+      wranglerSync(["d1", "execute", "parley", "--local", "--persist-to", persistDir, "-c", configs[0], "--file", path.join(ROOT, file)], dir);
     }
   }
   // Requests made through tests/support/client.mjs carry this token (the demo org's admin).
