@@ -84,11 +84,24 @@ test("the fallback model answers when the primary keeps failing", async () => {
   assert.deepEqual(events.at(-1), { type: "done", content: "from fallback", model: "small-model", finish_reason: "stop" });
 });
 
-test("a provider that never answers times out", async () => {
+test("a provider that never answers times out, retried and then tried with the fallback model", async () => {
+  const before = calls().length;
   fake.script(behave.hang(), behave.hang(), behave.hang(), behave.hang());
   const events = await turn();
   assert.equal(events.at(-1).type, "error");
   assert.equal(events.at(-1).code, "provider_timeout");
+  assert.deepEqual(calls().slice(before).map((c) => c.body.model), ["big-model", "big-model", "small-model", "small-model"], "one retry per model (OPENAI_MAX_RETRIES=1)");
+});
+
+test("a stream that stalls after its first words times out, keeps them, and is not sent again", async () => {
+  const before = calls().length;
+  fake.script(behave.stall(["Half", " a"]));
+  const events = await turn();
+  assert.deepEqual(events.filter((e) => e.type === "delta").map((e) => e.text), ["Half", " a"]);
+  assert.equal(events.at(-1).type, "error");
+  assert.equal(events.at(-1).code, "provider_timeout");
+  assert.equal(events.filter((e) => e.type === "done").length, 0);
+  assert.equal(calls().length - before, 1, "words already streamed: retrying would repeat them");
 });
 
 test("a malformed stream is an error, not a reply", async () => {

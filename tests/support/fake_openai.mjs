@@ -11,7 +11,7 @@ function chunk(model, delta, finish_reason = null) {
   return { id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1_700_000_000, model, choices: [{ index: 0, delta, finish_reason }] };
 }
 
-/** Behaviours: text, toolCalls, status, hang, malformed, truncated. */
+/** Behaviours: text, toolCalls, status, hang, malformed, truncated, stall (some text, then silence). */
 export const behave = {
   text: (pieces, { delayMs = 0 } = {}) => ({ kind: "text", pieces, delayMs }),
   toolCalls: (calls) => ({ kind: "tools", calls }),
@@ -19,6 +19,7 @@ export const behave = {
   hang: () => ({ kind: "hang" }),
   malformed: () => ({ kind: "malformed" }),
   truncated: (pieces) => ({ kind: "truncated", pieces }),
+  stall: (pieces) => ({ kind: "stall", pieces }),
 };
 
 export async function startFakeOpenAI({ defaultBehaviour = behave.text(["Hello", " from", " the", " fake", " model."]) } = {}) {
@@ -80,6 +81,10 @@ export async function startFakeOpenAI({ defaultBehaviour = behave.text(["Hello",
     if (b.kind === "truncated") {
       res.end();
       return;
+    }
+    if (b.kind === "stall") {
+      open.add(res);
+      return; // the stream stays open and silent; the client's timeout between chunks must fire
     }
     res.write(sse(chunk(model, {}, "stop")));
     res.write(sse({ id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1_700_000_000, model, choices: [], usage: { prompt_tokens: 12, completion_tokens: b.pieces.length, total_tokens: 12 + b.pieces.length } }));
