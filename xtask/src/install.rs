@@ -8,6 +8,10 @@ use std::process::Command;
 /// worker-build's version; it must match the `worker` crate's minor version.
 pub const WORKER_BUILD_VERSION: &str = "0.8.7";
 
+/// The oldest Rust the project builds with: `worker` 0.8 needs 1.91. Rust itself comes with the
+/// machine (rustup); this is checked, not installed.
+pub const MIN_RUST: (u32, u32) = (1, 91);
+
 /// What a command needs installed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -34,6 +38,7 @@ pub fn root() -> PathBuf {
 
 pub fn all(scope: Scope) -> Result<Tools, String> {
     let root = root();
+    rust_version()?;
     wasm_target()?;
     let bindgen_version = locked_version(&root, "wasm-bindgen")?;
     let cargo_bin = cargo_bin_dir();
@@ -55,6 +60,24 @@ pub fn all(scope: Scope) -> Result<Tools, String> {
         wasm_opt: bin.join("wasm-opt"),
         root,
     })
+}
+
+/// Refuses, with a clear message, a Rust older than [`MIN_RUST`].
+fn rust_version() -> Result<(), String> {
+    let out = Command::new("rustc").arg("--version").output().map_err(|e| format!("rustc --version: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match parse_rustc_version(&text) {
+        Some(v) if v >= MIN_RUST => Ok(()),
+        Some((major, minor)) => Err(format!("Rust {major}.{minor} is too old: Parley needs {}.{} or newer (`rustup update`)", MIN_RUST.0, MIN_RUST.1)),
+        None => Err(format!("could not read the Rust version from `{}`", text.trim())),
+    }
+}
+
+/// `(major, minor)` from `rustc --version` output such as `rustc 1.95.0 (59807616e 2026-04-14)`.
+fn parse_rustc_version(text: &str) -> Option<(u32, u32)> {
+    let version = text.split_whitespace().nth(1)?;
+    let mut parts = version.split(['.', '-']);
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
 fn cargo_bin_dir() -> PathBuf {
@@ -135,4 +158,18 @@ pub fn output(cmd: &mut Command) -> Result<String, String> {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rustc_versions_are_read_and_compared() {
+        assert_eq!(parse_rustc_version("rustc 1.95.0 (59807616e 2026-04-14)\n"), Some((1, 95)));
+        assert_eq!(parse_rustc_version("rustc 1.96.0-nightly (abc 2026-05-01)"), Some((1, 96)));
+        assert_eq!(parse_rustc_version("rustc 2.0.0"), Some((2, 0)));
+        assert_eq!(parse_rustc_version("garbage"), None);
+        assert!(Some((1, 90)) < Some(MIN_RUST) && (1, 91) >= MIN_RUST && (2, 0) >= MIN_RUST);
+    }
 }
