@@ -1,5 +1,6 @@
 // The browser app in headless Debian Chromium against the real stack: open the app, create a
-// chat, send a message, watch the reply stream in, reload and see the history.
+// chat, send a message, watch the reply stream in, reload and see the history; reconnect after
+// the server goes away; see a failed turn; open an earlier chat from the list.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -75,4 +76,36 @@ test("after a dropped connection the app reconnects and catches up without dupli
   await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
   const users = await page.locator('[data-testid="msg-user"]').allTextContents();
   assert.deepEqual(users.map((t) => t.replace(/#\d+ · .*$/, "")), ["first", "sent elsewhere"]);
+});
+
+test("a failed turn says so, and the chat list opens an earlier chat with its history", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(stack.url);
+  await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
+  const before = await page.evaluate(() => location.hash);
+  await page.getByTestId("new-chat").click();
+  await page.waitForFunction((old) => location.hash.startsWith("#chat=") && location.hash !== old, before);
+  await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
+
+  // The provider refuses the next call outright (a 400 is not retried): the turn fails.
+  fake.script(behave.status(400, { body: JSON.stringify({ error: { message: "scripted refusal", type: "invalid_request_error" } }) }));
+  await page.getByTestId("input").fill("this one will fail");
+  await page.getByTestId("send").click();
+  const status = page.getByTestId("turn-status");
+  await status.and(page.locator('[data-state="failed"]')).waitFor({ timeout: 20_000 });
+  assert.match(await status.textContent(), /^Turn failed: /);
+  await page.locator('[data-testid="msg-user"]', { hasText: "this one will fail" }).waitFor();
+  assert.equal(await page.locator('[data-testid="msg-assistant"]').count(), 0, "no reply for a failed turn");
+
+  // Every chat is listed, newest first; the oldest is the first test's, with its history.
+  const items = page.getByTestId("chat-item");
+  assert.ok((await items.count()) >= 3, `chats listed: ${await items.count()}`);
+  assert.equal(await items.first().getAttribute("aria-current"), "true", "the open chat is marked");
+  await items.last().click();
+  await page.locator('[data-testid="msg-user"]', { hasText: "Can you help me draft a follow-up?" }).waitFor();
+  await page.locator('[data-testid="msg-assistant"]', { hasText: "Happy to help with that!" }).waitFor();
+  assert.equal(await items.last().getAttribute("aria-current"), "true");
+  assert.deepEqual(errors, []);
 });
