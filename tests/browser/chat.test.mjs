@@ -53,16 +53,21 @@ test("create a chat, send a message, see the reply stream in, reload and see the
   assert.deepEqual(errors, []);
 });
 
-test("after a dropped connection the app reconnects and catches up without duplicates", async () => {
-  const page = await browser.newPage();
+/** Opens the app in `page` once earlier tests left chats, and creates a new chat there. */
+async function openNewChat(page) {
   await page.goto(stack.url);
-  // The first test left a chat, which the app opens on load: let it finish first.
+  // The app opens the newest existing chat on load: let it finish first.
   await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
   const before = await page.evaluate(() => location.hash);
   await page.getByTestId("new-chat").click();
-  // The app may first open the newest existing chat; wait until the new one is the open one.
+  // Wait until the new chat is the open one.
   await page.waitForFunction((old) => location.hash.startsWith("#chat=") && location.hash !== old, before);
   await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
+}
+
+test("after a dropped connection the app reconnects and catches up without duplicates", async () => {
+  const page = await browser.newPage();
+  await openNewChat(page);
   await page.getByTestId("input").fill("first");
   await page.getByTestId("send").click();
   await page.locator('[data-testid="msg-assistant"]').first().waitFor({ timeout: 20_000 });
@@ -82,12 +87,7 @@ test("a failed turn says so, and the chat list opens an earlier chat with its hi
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
-  await page.goto(stack.url);
-  await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
-  const before = await page.evaluate(() => location.hash);
-  await page.getByTestId("new-chat").click();
-  await page.waitForFunction((old) => location.hash.startsWith("#chat=") && location.hash !== old, before);
-  await page.getByTestId("connection").and(page.locator('[data-state="open"]')).waitFor();
+  await openNewChat(page);
 
   // The provider refuses the next call outright (a 400 is not retried): the turn fails.
   fake.script(behave.status(400, { body: JSON.stringify({ error: { message: "scripted refusal", type: "invalid_request_error" } }) }));
