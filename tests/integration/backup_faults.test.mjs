@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack } from "../support/stack.mjs";
-import { call, createChat, allMessages, settledTurn } from "../support/client.mjs";
+import { call, createChat, allMessages, settledTurn, openSocket } from "../support/client.mjs";
 import { adminApi, bigChatSnapshot, r2Put } from "../support/snapshots.mjs";
 import { verifyBackup } from "../../tools/restore.mjs";
 import { d1Get } from "../support/d1.mjs";
@@ -56,6 +56,20 @@ test("killed mid-backup and mid-restore, a large chat loses nothing and no snaps
   assert.equal((await call(stack, "POST", `/v1/backups/${big.id}/restore`)).status, 200);
   const full = await allMessages(stack, chat);
   assert.equal(full.length, MESSAGES);
+
+  // A socket replays at most 1,000 missed messages (the object's replay limit), oldest first, and
+  // its hello's `last_seq` tells a client that far behind to page the rest over HTTP; a client
+  // less far behind gets exactly what it missed.
+  const seqs = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const farBehind = await openSocket(stack, chat, 0);
+  assert.deepEqual(farBehind.messages().map((m) => m.seq), seqs(1, 1000));
+  assert.equal(farBehind.hello().last_seq, MESSAGES);
+  farBehind.close();
+  const rest = await call(stack, "GET", `/v1/chats/${chat}/messages?after=1000&limit=5`);
+  assert.deepEqual(rest.json.messages.map((m) => m.seq), seqs(1001, 1005), "the rest pages on from the last replayed");
+  const nearlyThere = await openSocket(stack, chat, MESSAGES - 300);
+  assert.deepEqual(nearlyThere.messages().map((m) => m.seq), seqs(MESSAGES - 299, MESSAGES));
+  nearlyThere.close();
 
   // Killed while backing up, at several moments.
   for (const afterMs of [40, 150, 400]) {
