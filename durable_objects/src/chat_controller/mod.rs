@@ -43,6 +43,9 @@ pub struct ChatController {
     partial: RefCell<Option<PartialReply>>,
     /// The trace id of the turn running in this instance, passed on to the agents worker.
     trace: RefCell<Option<String>>,
+    /// Metric counts waiting for this instance's next D1 write: the alarm's own count goes out
+    /// with the record of a turn it runs, else on its own when the alarm ends.
+    unrecorded: RefCell<Vec<telemetry::metrics::Increment>>,
 }
 
 impl DurableObject for ChatController {
@@ -55,6 +58,7 @@ impl DurableObject for ChatController {
             draining: Cell::new(false),
             partial: RefCell::new(None),
             trace: RefCell::new(None),
+            unrecorded: RefCell::new(Vec::new()),
         }
     }
 
@@ -69,10 +73,14 @@ impl DurableObject for ChatController {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        self.unrecorded.borrow_mut().push(telemetry::metrics::count(telemetry::metrics::ALARMS, &[("object", "chat_controller")]));
         if let Err(e) = self.run_due_work().await {
             console_error!("chat controller alarm: {e}");
         }
-        self.count(&[telemetry::metrics::count(telemetry::metrics::ALARMS, &[("object", "chat_controller")])]).await;
+        let left = self.unrecorded.take();
+        if !left.is_empty() {
+            self.count(&left).await;
+        }
         Response::ok("done")
     }
 

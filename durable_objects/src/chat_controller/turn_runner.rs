@@ -223,9 +223,11 @@ impl ChatController {
     }
 
     /// Writes what the turn leaves in D1 (metrics, usage, the end of its in-flight mark) in one
-    /// batch. It is bookkeeping: a failure is logged, never fatal.
+    /// batch, with the counts waiting in this instance (the alarm's). It is bookkeeping: a
+    /// failure is logged, never fatal.
     async fn record(&self, run: &TurnRun, parked: bool) {
         let Some(t) = &run.tenant else { return };
+        let metrics: Vec<_> = run.metrics.iter().cloned().chain(self.unrecorded.take()).collect();
         let period = match run.period {
             Some(p) => p,
             None => match tenancy_store::usage::current_period(&t.db, &t.org, Self::now()).await {
@@ -238,7 +240,7 @@ impl ChatController {
             turn_id: &run.turn_id,
             period,
             used: tenancy_store::usage::Increment { messages: 0, tokens: run.tokens, tool_calls: run.tool_calls, cost_micros: run.cost_micros as i64 },
-            metrics: &run.metrics,
+            metrics: &metrics,
             parked,
         };
         if let Err(e) = tenancy_store::turn_record::write(&t.db, &t.org, &record).await {
