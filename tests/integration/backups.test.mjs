@@ -94,7 +94,8 @@ test("a chat's backup is checksummed in R2, verified by the script, and restored
 
   // The restored chat goes on: a client id from before the backup is still known, a new
   // message continues the sequence.
-  assert.equal((await call(stack, "POST", `/v1/chats/${chat}/messages`, { body: { client_id: "restore-0", content: "again" } })).status, 200);
+  const retried = await call(stack, "POST", `/v1/chats/${chat}/messages`, { body: { client_id: "restore-0", content: "restore message 0" } });
+  assert.deepEqual([retried.status, retried.json.duplicate, retried.json.message.seq], [200, true, 1]);
   const next = await post(chat, "continuing", "restore-next");
   assert.equal(next.message.seq, 7);
   await settledTurn(stack, chat, next.message.seq);
