@@ -6,7 +6,7 @@
 // derives from the key, implementing the part of Clerk's documented browser interface the app
 // uses (`Clerk.load()`, `Clerk.session` with `getToken()`, `Clerk.openSignIn()`); its session
 // tokens are Clerk-shaped and verified by the worker exactly as Clerk's are. What this proves is
-// our side: the script URL and its publishable-key attribute, waiting for `load()`, bearer tokens
+// our side: the script URL and its publishable-key attribute, calling `load()`, bearer tokens
 // from the session, and opening Clerk's sign-in when there is no session. The key names a
 // loopback host and the script request is answered inside the browser: nothing leaves the machine.
 
@@ -74,7 +74,7 @@ test("signed in with Clerk: the session's token opens the app and a chat answers
   await page.getByTestId("send").click();
   await page.locator('[data-testid="msg-assistant"]', { hasText: "Offline model" }).waitFor({ timeout: 20_000 });
   const made = await calls();
-  assert.equal(made[0], "load", "the app waits for Clerk to load before asking for a token");
+  assert.equal(made[0], "load", "Clerk was loaded (its session exists only after load())");
   assert.ok(made.filter((c) => c === "getToken").length >= 2, `every API call asks the session for its token: ${made}`);
   assert.ok(!made.includes("openSignIn"));
   assert.deepEqual(errors, []);

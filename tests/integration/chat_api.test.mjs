@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startStack } from "../support/stack.mjs";
-import { call, createChat, allMessages, settledTurn, turns } from "../support/client.mjs";
+import { call, createChat, allMessages, settledTurn, turns, eventually } from "../support/client.mjs";
 import { d1All } from "../support/d1.mjs";
 
 let stack;
@@ -74,6 +74,8 @@ test("messages page by sequence number", async () => {
 
 test("every bad input gets its 4xx and a stable code, and writes nothing", async () => {
   const id = await createChat(stack);
+  const counted = () => d1All(stack, "SELECT COALESCE(SUM(messages), 0) AS n FROM usage_periods WHERE org_id = 'org_demo'")[0].n;
+  const countedBefore = counted();
   const ok = await call(stack, "POST", `/v1/chats/${id}/messages`, { body: { client_id: "keep", content: "kept" } });
   assert.equal(ok.status, 201);
   await settledTurn(stack, id, ok.json.message.seq);
@@ -85,15 +87,9 @@ test("every bad input gets its 4xx and a stable code, and writes nothing", async
     chats: d1All(stack, "SELECT id, title FROM chats ORDER BY id").map((r) => ({ ...r })),
     usage: d1All(stack, "SELECT org_id, period_start, messages FROM usage_periods ORDER BY org_id, period_start").map((r) => ({ ...r })),
   });
-  const before = await (async () => {
-    // The accepted message's usage is counted after its response: wait until it shows.
-    for (let i = 0; i < 50; i++) {
-      const w = await written();
-      if (w.usage.some((u) => u.messages > 0)) return w;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error("the accepted message's usage was never counted");
-  })();
+  // The accepted message's usage is counted after its response: wait until it shows.
+  await eventually(() => counted() === countedBefore + 1, 10_000, "the accepted message's usage");
+  const before = await written();
   const post = (opts) => call(stack, "POST", `/v1/chats/${id}/messages`, opts);
   const cases = [
     ["malformed JSON", await post({ raw: '{"client_id": "x", ', headers: { "Content-Type": "application/json" } }), 400, "malformed_json"],

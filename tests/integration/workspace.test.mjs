@@ -93,6 +93,12 @@ test("50 concurrent sends to one contact: exactly one is allowed, the rest defer
   assert.equal(reused.json.error.code, "client_id_conflict");
   assert.equal((await call(stack, "GET", `/v1/leads/${l.id}/decisions`)).json.decisions.length, 50, "a reused client id decides nothing");
   assert.equal((await call(stack, "GET", "/v1/outbox")).json.sent.filter((o) => o.lead_id === l.id).length, 1, "and sends nothing");
+  const otherLead = await lead({ name: "Another Lead", time_zone: daytimeZone() });
+  const elsewhere = await call(stack, "POST", `/v1/leads/${otherLead.id}/sends`, { body: { client_id: `burst-${clientId}`, content: `Hello ${clientId}` } });
+  assert.equal(elsewhere.status, 409, "the same id and text to another lead is not a retry");
+  assert.equal((await call(stack, "GET", `/v1/leads/${otherLead.id}/decisions`)).json.decisions.length, 0);
+  const unknown = await call(stack, "POST", "/v1/leads/lead_00000000000000000000000000/sends", { body: { client_id: `burst-${clientId}`, content: "x" } });
+  assert.equal(unknown.status, 404, "an unknown lead is reported as such first");
 });
 
 test("the kill switch stops every send, with its reason and the next step", async () => {

@@ -90,7 +90,9 @@ export function wranglerSync(args, cwd) {
 
 /** The environment of a stack's `wrangler dev`: the chat worker's required secret. */
 function stackEnv(stack) {
-  const key = stack.options.chatVars?.PARLEY_MASTER_KEY ?? stack.orchestratorVars.PARLEY_MASTER_KEY;
+  // A test that names the chat worker's key (even as undefined, for none) decides it.
+  const chatVars = stack.options.chatVars ?? {};
+  const key = "PARLEY_MASTER_KEY" in chatVars ? chatVars.PARLEY_MASTER_KEY : stack.orchestratorVars.PARLEY_MASTER_KEY;
   return { ...wranglerEnv(), ...(key === undefined ? {} : { PARLEY_MASTER_KEY: key }) };
 }
 

@@ -26,6 +26,7 @@ fn build_all(tools: &Tools) -> Result<(), String> {
 /// Where `cargo xtask dev` serves and keeps its state. The defaults are the README's; the
 /// flags (`--port`, `--issuer-port`, `--state`) let the test suite run a second copy beside a
 /// developer's (`tests/integration/dev_command.test.mjs`).
+#[derive(Debug)]
 pub struct DevOptions {
     port: String,
     /// The local development issuer's port (see `tools/dev_issuer.mjs`).
@@ -35,17 +36,21 @@ pub struct DevOptions {
 
 impl DevOptions {
     pub fn parse(args: &[String]) -> Result<DevOptions, String> {
+        const USAGE: &str = "usage: cargo xtask dev [--port N] [--issuer-port N] [--state DIR]";
         let mut opts = DevOptions { port: "8787".into(), issuer_port: "8788".into(), state: STATE_DIR.into() };
         let mut rest = args.iter();
         while let Some(flag) = rest.next() {
-            let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?.clone();
-            match flag.as_str() {
-                "--port" | "--issuer-port" if value.parse::<u16>().is_err() => return Err(format!("{flag}: `{value}` is not a port")),
-                "--port" => opts.port = value,
-                "--issuer-port" => opts.issuer_port = value,
-                "--state" => opts.state = value,
-                other => return Err(format!("unknown option `{other}`; usage: cargo xtask dev [--port N] [--issuer-port N] [--state DIR]")),
+            let (slot, is_port) = match flag.as_str() {
+                "--port" => (&mut opts.port, true),
+                "--issuer-port" => (&mut opts.issuer_port, true),
+                "--state" => (&mut opts.state, false),
+                other => return Err(format!("unknown option `{other}`; {USAGE}")),
+            };
+            let value = rest.next().ok_or_else(|| format!("{flag} needs a value; {USAGE}"))?;
+            if is_port && value.parse::<u16>().is_err() {
+                return Err(format!("{flag}: `{value}` is not a port"));
             }
+            *slot = value.clone();
         }
         Ok(opts)
     }
@@ -178,4 +183,30 @@ fn node_tests(tools: &Tools, dir: &str) -> Result<(), String> {
         .collect();
     files.sort();
     status(node(tools).args(["--test", "--test-concurrency=1", "--test-reporter=spec"]).args(&files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DevOptions;
+
+    fn parse(args: &[&str]) -> Result<DevOptions, String> {
+        DevOptions::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn dev_options_default_to_the_readme_and_take_each_flag() {
+        let d = parse(&[]).unwrap();
+        assert_eq!((d.port.as_str(), d.issuer_port.as_str(), d.state.as_str()), ("8787", "8788", ".state"));
+        let o = parse(&["--state", "/tmp/x", "--port", "9000", "--issuer-port", "9001"]).unwrap();
+        assert_eq!((o.port.as_str(), o.issuer_port.as_str(), o.state.as_str()), ("9000", "9001", "/tmp/x"));
+    }
+
+    #[test]
+    fn dev_options_refuse_what_they_do_not_know() {
+        assert!(parse(&["--help"]).unwrap_err().starts_with("unknown option `--help`"));
+        assert!(parse(&["--port=9000"]).unwrap_err().starts_with("unknown option"));
+        assert!(parse(&["--port"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["--port", "http"]).unwrap_err().contains("not a port"));
+        assert!(parse(&["--issuer-port", "70000"]).unwrap_err().contains("not a port"));
+    }
 }

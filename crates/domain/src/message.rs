@@ -84,10 +84,15 @@ pub fn check_retry(client_id: &ClientId, stored_content: &str, content: &str) ->
     if content == stored_content {
         return Ok(());
     }
-    Err(ApiError::Conflict {
+    Err(client_id_conflict(client_id))
+}
+
+/// The refusal of a post that reuses `client_id` for a different message.
+pub fn client_id_conflict(client_id: &ClientId) -> ApiError {
+    ApiError::Conflict {
         code: "client_id_conflict",
         message: format!("client_id `{}` was already used for a different message", client_id.as_str()),
-    })
+    }
 }
 
 /// A stored message as clients see it.

@@ -47,8 +47,8 @@ fn every_error_response_uses_the_error_shape() {
 }
 
 /// Examples of every error the API can answer with. The `match` names every variant without a
-/// wildcard, so a new variant does not compile here until it has examples (and so is checked
-/// against the description below).
+/// wildcard, so a new variant does not compile until it is named here, next to this list where
+/// its example belongs.
 fn every_error() -> Vec<domain::ApiError> {
     use domain::ApiError;
     let all = vec![

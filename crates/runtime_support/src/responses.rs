@@ -9,7 +9,12 @@ pub fn json<T: Serialize>(status: u16, body: &T) -> Result<Response> {
     Ok(Response::from_json(body)?.with_status(status))
 }
 
-/// An API error as `{ "error": { "code", "message" } }` with its status.
+/// An API error as `{ "error": { "code", "message" } }` with its status and the headers it
+/// calls for (`Retry-After`, `Allow`).
 pub fn error(e: &ApiError) -> Result<Response> {
-    json(e.status(), &e.body())
+    let mut res = json(e.status(), &e.body())?;
+    for (name, value) in e.headers() {
+        res.headers_mut().set(name, &value)?;
+    }
+    Ok(res)
 }

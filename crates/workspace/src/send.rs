@@ -21,6 +21,18 @@ impl NewSend {
         let m = NewUserMessage::from_body(body)?;
         Ok(NewSend { client_id: m.client_id, content: m.content })
     }
+
+    /// Whether this send, whose client id the outbox already holds for a send to `sent_to`
+    /// with `sent_content`, is a retry of it: the same lead and the same text. Anything else
+    /// reuses the id and is refused with 409 `client_id_conflict` (ADR 20).
+    pub fn check_retry_of(&self, lead_id: &str, sent_to: &str, sent_content: &str) -> Result<(), ApiError> {
+        // Another lead's send never matches, whatever its text.
+        let stored = if sent_to == lead_id { Some(sent_content) } else { None };
+        match stored {
+            Some(content) => domain::message::check_retry(&self.client_id, content, &self.content),
+            None => Err(domain::message::client_id_conflict(&self.client_id)),
+        }
+    }
 }
 
 /// A recorded policy decision as clients (and the audit trail) see it.
@@ -86,6 +98,16 @@ pub fn next_step(decision: &Decision) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_send_is_retried_only_to_the_same_lead_with_the_same_text() {
+        let send = super::NewSend::from_body(br#"{"client_id":"s-1","content":"Hello"}"#).unwrap();
+        assert_eq!(send.check_retry_of("lead_a", "lead_a", "Hello"), Ok(()));
+        for (to, text) in [("lead_a", "Hello!"), ("lead_b", "Hello")] {
+            let e = send.check_retry_of("lead_a", to, text).unwrap_err();
+            assert_eq!((e.status(), e.code()), (409, "client_id_conflict"), "{to} {text}");
+        }
+    }
+
     use super::*;
 
     #[test]

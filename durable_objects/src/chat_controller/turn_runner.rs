@@ -227,7 +227,6 @@ impl ChatController {
     /// failure is logged, never fatal.
     async fn record(&self, run: &TurnRun, parked: bool) {
         let Some(t) = &run.tenant else { return };
-        let metrics: Vec<_> = run.metrics.iter().cloned().chain(self.unrecorded.take()).collect();
         let period = match run.period {
             Some(p) => p,
             None => match tenancy_store::usage::current_period(&t.db, &t.org, Self::now()).await {
@@ -235,6 +234,8 @@ impl ChatController {
                 Err(e) => return console_error!("turn {}: usage and metrics not recorded: {e}", run.turn_id),
             },
         };
+        // Taken only now: if the period could not be read, the alarm still counts itself.
+        let metrics: Vec<_> = run.metrics.iter().cloned().chain(self.unrecorded.take()).collect();
         let record = tenancy_store::turn_record::TurnRecord {
             chat_id: t.chat.as_str(),
             turn_id: &run.turn_id,

@@ -113,6 +113,10 @@ fn follow_up(sql: &SqlStorage, pass: &Pass, lead_id: &str, now: i64) -> Result<(
     if state.next_at.is_none_or(|at| at > now) {
         return Ok(()); // no longer due: another pass got here first
     }
+    if state.step >= u32::from(c.config.max_steps) {
+        // The org lowered its number of steps after this one was scheduled: none is due.
+        return store::set_followup(sql, lead_id, FollowupState { next_at: None, ..state }, now);
+    }
     let key = followup_key(lead_id, state.step);
     if is_done(sql, &key)? {
         // Already drafted or sent: only the schedule moves on.

@@ -31,8 +31,15 @@ impl Workspace {
 
     pub(super) async fn put_settings(&self, mut req: Request) -> Result<Response> {
         let who = actor(&req);
+        // The body is read first: between reading the current settings and the transaction
+        // that replaces them there is no `await`, so a concurrent change is never lost or
+        // compared against a stale cadence.
+        let bytes = req.bytes().await?;
         let current = self.settings()?;
-        let next = body_or_return!(req, |b| settings::patch(&current, b));
+        let next = match settings::patch(&current, &bytes) {
+            Ok(next) => next,
+            Err(e) => return error(&e),
+        };
         if !self.zones.is_known(&next.policy.default_zone) {
             return error(&ApiError::InvalidField { field: "default_time_zone", reason: format!("unknown time zone `{}`", next.policy.default_zone) });
         }
@@ -137,9 +144,12 @@ impl Workspace {
         let cadence = self.cadence(&all);
         let (sql, settings, channel, zones, lead_id, now) = (self.state.storage().sql(), all.policy, all.channel, self.zones.clone(), id.to_owned(), Self::now());
         let outcome = transaction(&self.state.storage(), move || {
-            // A retry repeats what was sent; a reused id with other content is refused, unsent.
-            if let Some((_, _, stored, _)) = store::sent_by_client_id(&sql, new.client_id.as_str())? {
-                if let Err(e) = domain::message::check_retry(&new.client_id, &stored, &new.content) {
+            if store::lead_contact(&sql, &lead_id)?.is_none() {
+                return Ok(Ok(None));
+            }
+            // A retry repeats what was sent to this lead; a reused id is refused, unsent (ADR 20).
+            if let Some((sent_to, sent)) = store::sent_to_by_client_id(&sql, new.client_id.as_str())? {
+                if let Err(e) = new.check_retry_of(&lead_id, &sent_to, &sent) {
                     return Ok(Err(e));
                 }
             }

@@ -242,6 +242,17 @@ pub fn sent_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<(i6
     Ok(rows.into_iter().next().map(|r| (r.id, r.decision_id, r.content, r.created_at)))
 }
 
+/// The lead and text of the send recorded under this client id, if any.
+pub fn sent_to_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<(String, String)>> {
+    #[derive(Deserialize)]
+    struct Row {
+        lead_id: String,
+        content: String,
+    }
+    let rows: Vec<Row> = sql.exec("SELECT lead_id, content FROM outbox WHERE client_id = ?", vec![client_id.into()])?.to_array()?;
+    Ok(rows.into_iter().next().map(|r| (r.lead_id, r.content)))
+}
+
 pub fn set_stage(sql: &SqlStorage, id: &str, stage: &str, now: Millis) -> Result<()> {
     sql.exec("UPDATE leads SET stage = ?, updated_at = ? WHERE id = ?", vec![stage.into(), now.into(), id.into()])?;
     Ok(())
