@@ -148,8 +148,8 @@ impl Workspace {
                 return Ok(Ok(None));
             }
             // A retry repeats what was sent to this lead; a reused id is refused, unsent (ADR 20).
-            if let Some((sent_to, sent)) = store::sent_to_by_client_id(&sql, new.client_id.as_str())? {
-                if let Err(e) = new.check_retry_of(&lead_id, &sent_to, &sent) {
+            if let Some(sent) = store::sent_by_client_id(&sql, new.client_id.as_str())? {
+                if let Err(e) = new.check_retry_of(&lead_id, &sent.lead_id, &sent.content) {
                     return Ok(Err(e));
                 }
             }
@@ -212,10 +212,10 @@ pub(crate) struct SendOutcome {
 /// the permit the policy gives. `None` when the lead does not exist.
 pub(crate) fn decide_and_record(sql: &SqlStorage, settings: &policy::OrgSettings, zones: &dyn policy::ZoneRules, a: &SendAttempt<'_>, now: i64) -> Result<Option<SendOutcome>> {
     let Some(contact) = store::lead_contact(sql, a.lead_id)? else { return Ok(None) };
-    if let Some((send_id, decision_id, content, created_at)) = store::sent_by_client_id(sql, a.client_id)? {
-        let decision = store::decision(sql, decision_id)?;
-        let body = serde_json::json!({ "decision": decision, "sent": { "id": send_id, "content": content, "created_at": created_at }, "duplicate": true });
-        return Ok(Some(SendOutcome { status: 200, body, verdict: Verdict::Allow, reasons: Vec::new(), decision_id }));
+    if let Some(sent) = store::sent_by_client_id(sql, a.client_id)? {
+        let decision = store::decision(sql, sent.decision_id)?;
+        let body = serde_json::json!({ "decision": decision, "sent": { "id": sent.id, "content": sent.content, "created_at": sent.created_at }, "duplicate": true });
+        return Ok(Some(SendOutcome { status: 200, body, verdict: Verdict::Allow, reasons: Vec::new(), decision_id: sent.decision_id }));
     }
     let history = store::history(sql, a.lead_id, now)?;
     // Templates and people's messages are written as meant: full confidence; risk from the gate.

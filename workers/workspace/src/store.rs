@@ -229,28 +229,22 @@ pub fn decision(sql: &SqlStorage, id: i64) -> Result<Option<serde_json::Value>> 
     Ok(rows.into_iter().next().map(DecisionRow::json))
 }
 
-/// A send already recorded under this client id, with the decision that allowed it.
-pub fn sent_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<(i64, i64, String, i64)>> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: i64,
-        decision_id: i64,
-        content: String,
-        created_at: i64,
-    }
-    let rows: Vec<Row> = sql.exec("SELECT id, decision_id, content, created_at FROM outbox WHERE client_id = ?", vec![client_id.into()])?.to_array()?;
-    Ok(rows.into_iter().next().map(|r| (r.id, r.decision_id, r.content, r.created_at)))
+/// A send recorded in the outbox: the answer to a retry, and what a reused client id is
+/// compared with.
+#[derive(Deserialize)]
+pub struct RecordedSend {
+    pub id: i64,
+    pub lead_id: String,
+    /// The decision that allowed it.
+    pub decision_id: i64,
+    pub content: String,
+    pub created_at: i64,
 }
 
-/// The lead and text of the send recorded under this client id, if any.
-pub fn sent_to_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<(String, String)>> {
-    #[derive(Deserialize)]
-    struct Row {
-        lead_id: String,
-        content: String,
-    }
-    let rows: Vec<Row> = sql.exec("SELECT lead_id, content FROM outbox WHERE client_id = ?", vec![client_id.into()])?.to_array()?;
-    Ok(rows.into_iter().next().map(|r| (r.lead_id, r.content)))
+/// The send already recorded under this client id, if any.
+pub fn sent_by_client_id(sql: &SqlStorage, client_id: &str) -> Result<Option<RecordedSend>> {
+    let rows: Vec<RecordedSend> = sql.exec("SELECT id, lead_id, decision_id, content, created_at FROM outbox WHERE client_id = ?", vec![client_id.into()])?.to_array()?;
+    Ok(rows.into_iter().next())
 }
 
 pub fn set_stage(sql: &SqlStorage, id: &str, stage: &str, now: Millis) -> Result<()> {
